@@ -1,0 +1,182 @@
+"""The link: opening ports by URL, the chunked reader, counters, requests and unplugs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+import serial
+
+from tinybench.errors import PortError, ProtocolError, UnplugError
+from tinybench.link import (
+    VIRTUAL_BOARD_URL,
+    Link,
+    choose_port,
+    find_boards,
+    list_ports_seen,
+    open_link,
+)
+from tinybench.protocol import Hello, Sample, format_hello, format_sample
+
+
+def wait_for(predicate, timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+def test_open_link_names_the_bad_port_and_suggests_the_virtual_board() -> None:
+    with pytest.raises(PortError) as info:
+        open_link("/dev/tinybench-no-such-port")
+    message = str(info.value)
+    assert "/dev/tinybench-no-such-port" in message
+    assert "Ports seen:" in message
+    assert VIRTUAL_BOARD_URL in message
+
+
+@pytest.mark.parametrize("url", ["", None])
+def test_open_link_refuses_empty(url) -> None:
+    with pytest.raises(PortError, match="Not a port"):
+        open_link(url)
+
+
+def test_reader_parses_counts_and_tracks_loss_over_loop_url() -> None:
+    with open_link("loop://") as link:
+        batches: list = []
+        link.subscribe(batches.extend)
+        stream = "".join(
+            [
+                format_hello(Hello(board="nano33ble", fields=("ax", "ay"))),
+                format_sample(0, 0, [1, 2]),
+                format_sample(1, 8403, [1, 2]),
+                format_sample(4, 33613, [1, 2]),  # 2 lost
+                "s,5,42016,1,2*00\n",  # bad checksum
+                "complete garbage ~~~\n",
+                format_sample(5, 42016, [1, 2]),
+            ]
+        )
+        link.port.write(stream.encode())
+        wait_for(lambda: link.stats.samples == 4)
+        assert link.stats.lost_samples == 2
+        assert link.stats.dropped == {"checksum": 1, "unparseable": 1}
+        assert link.hello is not None and link.hello.board == "nano33ble"
+        assert [m.seq for m in batches if isinstance(m, Sample)] == [0, 1, 4, 5]
+
+
+def test_reader_handles_lines_split_across_chunks() -> None:
+    with open_link("loop://") as link, link.subscription() as sub:
+        line = format_sample(7, 1, [0.5, 0.25]).encode()
+        link.port.write(line[:5])
+        time.sleep(0.1)
+        link.port.write(line[5:])
+        messages: list = []
+        deadline = time.monotonic() + 2
+        while not messages and time.monotonic() < deadline:
+            messages += sub.get(timeout=0.1)
+        assert messages == [Sample(7, 1, (0.5, 0.25))]
+
+
+def test_request_times_out_with_a_clear_error() -> None:
+    # loop:// echoes the "?" command back, which is not a hello.
+    with open_link("loop://") as link, pytest.raises(PortError, match=r"No Hello .* within 0.2 s"):
+        link.request_hello(timeout=0.2)
+
+
+def test_send_refuses_unknown_commands() -> None:
+    with open_link("loop://") as link, pytest.raises(ProtocolError):
+        link.send("reboot")
+
+
+class UnpluggingPort:
+    """A port that returns a few lines and then fails like an unplugged USB device."""
+
+    is_open = True
+    portstr = "fake://unplug"
+    port = "fake://unplug"
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+        self.written: list[bytes] = []
+        self.plugged_in = threading.Event()
+
+    @property
+    def in_waiting(self) -> int:
+        return len(self.chunks[0]) if self.chunks else 0
+
+    def read(self, size: int = 1) -> bytes:
+        if not self.plugged_in.wait(timeout=0.05):
+            return b""
+        if self.chunks:
+            return self.chunks.pop(0)
+        raise serial.SerialException(
+            "device reports readiness to read but returned no data "
+            "(device disconnected or multiple access on port?)"
+        )
+
+    def write(self, data: bytes) -> int:
+        self.written.append(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.is_open = False
+
+
+def test_unplug_keeps_what_arrived_and_raises_to_consumers() -> None:
+    lines = [format_sample(i, i * 8403, [i, i]).encode() for i in range(3)]
+    port = UnpluggingPort(lines)
+    link = Link(port)
+    received: list = []
+    errors: list = []
+    link.subscribe(received.extend, errors.append)
+    port.plugged_in.set()
+    wait_for(lambda: link.error is not None)
+    assert isinstance(link.error, UnplugError)
+    assert "unplugged" in str(link.error) and "fake://unplug" in str(link.error)
+    assert [m.seq for m in received] == [0, 1, 2]
+    assert errors == [link.error]
+    sub = link.subscription()
+    with pytest.raises(UnplugError):
+        sub.get(timeout=0.1)
+    with pytest.raises(UnplugError):
+        link.send("c")
+    assert not link.alive
+    link.close()
+
+
+def fake_port(device: str, vid: int | None, pid: int | None, description: str = "") -> object:
+    return SimpleNamespace(
+        device=device, vid=vid, pid=pid, description=description, serial_number="123"
+    )
+
+
+def test_find_boards_recognises_arduino_ids() -> None:
+    ports = [
+        fake_port("/dev/ttyS0", None, None, "ttyS0"),
+        fake_port("/dev/ttyACM0", 0x2341, 0x805A, "Nano 33 BLE"),
+        fake_port("/dev/ttyUSB0", 0x0403, 0x6001, "FT232R"),
+        fake_port("/dev/ttyACM1", 0x2341, 0x0043, "Arduino Uno"),
+    ]
+    found = find_boards(ports)
+    assert [(f.port, f.board.name) for f in found] == [
+        ("/dev/ttyACM0", "nano33ble"),
+        ("/dev/ttyACM1", "uno"),
+    ]
+    assert len(list_ports_seen(ports)) == 4
+
+
+def test_choose_port_prefers_a_board_then_falls_back() -> None:
+    board = [fake_port("/dev/ttyACM3", 0x2341, 0x805A)]
+    none = [fake_port("/dev/ttyS0", None, None, "ttyS0")]
+    assert choose_port(ports=board) == "/dev/ttyACM3"
+    assert choose_port(ports=none) == VIRTUAL_BOARD_URL
+    with pytest.raises(PortError) as info:
+        choose_port(fallback=None, ports=none)
+    assert "/dev/ttyS0 (ttyS0)" in str(info.value)
+    assert VIRTUAL_BOARD_URL in str(info.value)

@@ -1,0 +1,309 @@
+"""Protocol v1: parsing, formatting, checksums, plain CSV and forwarder lines, loss counting."""
+
+from __future__ import annotations
+
+import functools
+import operator
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tinybench.errors import ProtocolError
+from tinybench.protocol import (
+    Command,
+    DeviceError,
+    Dropped,
+    Header,
+    Hello,
+    LineSplitter,
+    Prediction,
+    RawOutput,
+    Sample,
+    SequenceTracker,
+    checksum,
+    format_command,
+    format_error,
+    format_hello,
+    format_output,
+    format_prediction,
+    format_sample,
+    parse_command,
+    parse_line,
+    with_checksum,
+)
+
+finite = st.floats(min_value=-1e5, max_value=1e5, allow_nan=False, allow_infinity=False)
+seqs = st.integers(min_value=0, max_value=2**32 - 1)
+name = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
+
+
+@given(st.binary(max_size=300))
+def test_checksum_is_xor_of_bytes(data: bytes) -> None:
+    assert checksum(data) == functools.reduce(operator.xor, data, 0)
+
+
+def test_checksum_known_value() -> None:
+    # NMEA example: $GPGLL,5057.970,N,00146.110,E,142451,A*27
+    assert with_checksum("GPGLL,5057.970,N,00146.110,E,142451,A") == (
+        "GPGLL,5057.970,N,00146.110,E,142451,A*27"
+    )
+
+
+@given(seqs, st.integers(min_value=0, max_value=2**40), st.lists(finite, min_size=1, max_size=9))
+def test_sample_round_trip(seq: int, t_us: int, values: list[float]) -> None:
+    for add in (True, False):
+        parsed = parse_line(format_sample(seq, t_us, values, add_checksum=add))
+        assert isinstance(parsed, Sample)
+        assert (parsed.seq, parsed.t_us) == (seq, t_us)
+        assert parsed.values == pytest.approx(values, abs=6e-5)
+
+
+@given(seqs, st.integers(min_value=0, max_value=10**9), st.lists(finite, min_size=1, max_size=12))
+def test_prediction_round_trip(seq: int, latency: int, scores: list[float]) -> None:
+    parsed = parse_line(format_prediction(seq, latency, scores))
+    assert isinstance(parsed, Prediction)
+    assert (parsed.seq, parsed.latency_us) == (seq, latency)
+    assert parsed.scores == pytest.approx(scores, abs=6e-5)
+
+
+@given(seqs, st.binary(max_size=200))
+def test_output_round_trip(seq: int, data: bytes) -> None:
+    assert parse_line(format_output(seq, data)) == RawOutput(seq, data)
+
+
+@given(
+    name,
+    st.floats(min_value=0.1, max_value=1e5, allow_nan=False),
+    st.lists(name, min_size=1, max_size=8),
+    st.lists(name, max_size=8),
+    st.booleans(),
+)
+def test_hello_round_trip(
+    board: str, rate: float, fields: list[str], labels: list[str], virtual: bool
+) -> None:
+    hello = Hello(
+        board=board,
+        sensor="imu",
+        rate_hz=float(f"{rate:g}"),
+        fields=tuple(fields),
+        labels=tuple(labels),
+        virtual=virtual,
+        extra={"imu": "LSM9DS1"},
+    )
+    parsed = parse_line(format_hello(hello))
+    assert parsed == hello
+    assert parsed.extra == {"imu": "LSM9DS1"}
+
+
+def test_hello_from_design_example() -> None:
+    line = (
+        "#tinybench v=1 board=nano33ble sensor=imu rate_hz=119 "
+        "fields=ax,ay,az,gx,gy,gz labels=idle,wave,punch"
+    )
+    hello = parse_line(line)
+    assert isinstance(hello, Hello)
+    assert hello.board == "nano33ble" and hello.rate_hz == 119
+    assert hello.fields == ("ax", "ay", "az", "gx", "gy", "gz")
+    assert hello.labels == ("idle", "wave", "punch")
+    assert not hello.virtual
+
+
+def test_hello_refuses_names_that_break_the_line() -> None:
+    with pytest.raises(ProtocolError, match="a b"):
+        format_hello(Hello(fields=("a b",)))
+
+
+def test_error_line() -> None:
+    assert parse_line(format_error("model\ntoo big")) == DeviceError("model too big")
+
+
+@given(st.text(max_size=120))
+def test_any_text_never_raises(text: str) -> None:
+    result = parse_line(text)
+    assert isinstance(
+        result, Sample | Prediction | RawOutput | DeviceError | Header | Hello | Dropped
+    )
+
+
+@given(st.binary(max_size=200))
+def test_any_bytes_never_raise(data: bytes) -> None:
+    parse_line(data)
+
+
+@given(seqs, st.lists(finite, min_size=1, max_size=6), st.data())
+def test_garbled_checksummed_line_is_dropped_or_still_valid(
+    seq: int, values: list[float], data: st.DataObject
+) -> None:
+    line = format_sample(seq, 1000, values).rstrip("\n")
+    position = data.draw(st.integers(min_value=0, max_value=len(line) - 1))
+    replacement = data.draw(st.sampled_from("0123456789,.-sx*AF \t"))
+    garbled = line[:position] + replacement + line[position + 1 :]
+    result = parse_line(garbled)
+    if garbled == line:
+        assert isinstance(result, Sample)
+    elif "*" in garbled[-3:-2]:
+        # Any one-character change to body or checksum makes the XOR disagree.
+        assert isinstance(result, Dropped)
+        assert result.reason == "checksum"
+
+
+def test_wrong_checksum_is_dropped_with_reason() -> None:
+    line = format_sample(5, 100, [1.0, 2.0]).strip()
+    bad = line[:-2] + ("00" if line[-2:] != "00" else "01")
+    result = parse_line(bad)
+    assert isinstance(result, Dropped) and result.reason == "checksum"
+    assert "computed" in result.detail
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("", "empty"),
+        ("   \r", "empty"),
+        ("s,1,2", "bad-sample"),
+        ("s,abc,2,3", "bad-sample"),
+        ("s,1,2,nan", "bad-sample"),
+        ("s,4294967296,2,3", "bad-sample"),
+        ("p,1,2", "bad-prediction"),
+        ("p,1,x,0.5", "bad-prediction"),
+        ("o,1,zz", "bad-output"),
+        ("#tinybench v=one", "bad-hello"),
+        ("#tinybench board", "bad-hello"),
+        ("# just a comment", "comment"),
+        ("1.0,abc def,!", "unparseable"),
+        ("caf\u00e9,1", "encoding"),
+        ("x" * 5000, "too-long"),
+        ("s,1,2,3*G1", "checksum"),
+    ],
+)
+def test_malformed_lines_are_dropped_with_a_reason(line: str, reason: str) -> None:
+    result = parse_line(line)
+    assert isinstance(result, Dropped)
+    assert result.reason == reason
+    assert result.line == line
+
+
+def test_plain_csv_with_header_as_imu_capture_prints_it() -> None:
+    assert parse_line("aX,aY,aZ,gX,gY,gZ\r\n") == Header(("aX", "aY", "aZ", "gX", "gY", "gZ"))
+    sample = parse_line("0.012,-0.998,0.031,1.282,-0.305,0.061\r\n")
+    assert sample == Sample(None, None, (0.012, -0.998, 0.031, 1.282, -0.305, 0.061))
+
+
+@pytest.mark.parametrize("sep", [",", "\t", " ", ", ", "\t\t"])
+def test_edge_impulse_forwarder_lines(sep: str) -> None:
+    result = parse_line(sep.join(["1", "-2.5", "3e2"]))
+    assert result == Sample(None, None, (1.0, -2.5, 300.0))
+
+
+def test_line_splitter_keeps_partial_lines() -> None:
+    splitter = LineSplitter()
+    assert splitter.feed(b"s,1,2,3\ns,2,") == ["s,1,2,3"]
+    assert splitter.feed(b"3,4\n") == ["s,2,3,4"]
+    assert splitter.feed(b"") == []
+
+
+@given(st.lists(st.binary(max_size=40).filter(lambda b: b"\n" not in b), max_size=30), st.data())
+def test_line_splitter_is_independent_of_chunking(lines: list[bytes], data: st.DataObject) -> None:
+    stream = b"".join(line + b"\n" for line in lines)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=10)))
+    splitter = LineSplitter()
+    out: list[str] = []
+    start = 0
+    for cut in [*cuts, len(stream)]:
+        out += splitter.feed(stream[start:cut])
+        start = cut
+    assert out == [line.decode("latin-1") for line in lines]
+
+
+def test_line_splitter_bounds_a_line_without_newline() -> None:
+    splitter = LineSplitter()
+    splitter.feed(b"x" * 10_000)
+    assert splitter.overflows == 1
+    assert splitter.feed(b"\ns,1,2,3\n") == ["", "s,1,2,3"]
+
+
+def test_sequence_tracker_counts_gaps_and_wraps() -> None:
+    tracker = SequenceTracker()
+    assert [tracker.update(s) for s in (0, 1, 2, 5, 6)] == [0, 0, 0, 2, 0]
+    assert tracker.lost == 2 and tracker.received == 5
+    tracker = SequenceTracker()
+    assert [tracker.update(s) for s in (2**32 - 2, 2**32 - 1, 0, 2)] == [0, 0, 0, 1]
+    assert tracker.lost == 1
+
+
+def test_sequence_tracker_treats_a_reset_as_restart_not_loss() -> None:
+    tracker = SequenceTracker()
+    for seq in (100, 101, 0, 1):
+        tracker.update(seq)
+    assert tracker.lost == 0 and tracker.restarts == 1
+
+
+@given(st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=50))
+def test_sequence_tracker_loss_equals_skipped(steps: list[int]) -> None:
+    tracker = SequenceTracker()
+    seq = 2**32 - 100
+    tracker.update(seq % 2**32)
+    for step in steps:
+        seq += step
+        tracker.update(seq % 2**32)
+    assert tracker.lost == sum(step - 1 for step in steps)
+
+
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [
+        ("?", Command("?")),
+        ("c\r\n", Command("c")),
+        ("x", Command("x")),
+        ("i", Command("i")),
+        ("v 00ff7f80", Command("v", b"\x00\xff\x7f\x80")),
+        ("g wave", Command("g", b"wave")),
+        (with_checksum("c"), Command("c")),
+    ],
+)
+def test_parse_command(line: str, command: Command) -> None:
+    assert parse_command(line) == command
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ("q", "unknown command 'q'"),
+        ("v", "needs the input tensor"),
+        ("v 0g", "not hex"),
+        ("v 123", "not hex"),
+        ("c now", "takes no argument"),
+        ("g", "needs a gesture name"),
+        ("c*00", "bad checksum"),
+    ],
+)
+def test_parse_command_refuses_with_reason(line: str, match: str) -> None:
+    with pytest.raises(ProtocolError, match=match):
+        parse_command(line)
+
+
+@given(st.binary(min_size=1, max_size=64))
+def test_command_round_trip(payload: bytes) -> None:
+    assert parse_command(format_command("v", payload)) == Command("v", payload)
+
+
+def test_empty_validation_input_is_refused() -> None:
+    with pytest.raises(ProtocolError, match="needs the input tensor"):
+        parse_command(format_command("v", b""))
+
+
+def test_format_command_refuses_unknown() -> None:
+    with pytest.raises(ProtocolError, match="known commands"):
+        format_command("z")
+
+
+def test_examples_in_the_protocol_document_parse_with_valid_checksums() -> None:
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "protocol.md").read_text()
+    examples = re.findall(r"`([#spo][^`]*\*[0-9A-F]{2})`", doc)
+    assert len(examples) >= 4
+    for example in examples:
+        assert not isinstance(parse_line(example), Dropped), example
