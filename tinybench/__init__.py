@@ -47,7 +47,6 @@ _EXPORTS: dict[str, str] = {
     "Variant": "optimize",
     "Recipe": "optimize",
     "make_variant": "optimize",
-    "profile": "profile",
     "Profile": "profile",
     "run_sweep": "sweep",
     # deployment

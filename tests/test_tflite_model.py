@@ -1,0 +1,211 @@
+"""read_model against the reference models, LiteRT's own view of them, and edited flatbuffers."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import flatbuffers
+import numpy as np
+import pytest
+from ai_edge_litert import schema_py_generated as schema
+from ai_edge_litert.interpreter import Interpreter
+
+from tinybench.errors import ProfileError, UnsupportedOpError
+from tinybench.tflite_model import (
+    TFLM_CUSTOM_RESOLVER_METHODS,
+    TFLM_RESOLVER_METHODS,
+    read_model,
+    tflm_resolver_method,
+)
+
+MODELS = [
+    "hello_world_int8.tflite",
+    "micro_speech_quantized.tflite",
+    "kws_ref_model.tflite",
+    "pretrainedResnet_quant.tflite",
+    "ad01_int8.tflite",
+    "vww_96_int8.tflite",
+]
+BUILTIN_NAMES = {k for k in vars(schema.BuiltinOperator) if not k.startswith("_")}
+
+
+def readme_rows(models_dir: Path) -> dict[str, dict]:
+    """Parse the reference models README table: bytes, ops named in it, weights, arena."""
+    rows = {}
+    for line in (models_dir / "README.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or not cells[0].endswith(".tflite"):
+            continue
+        weights = re.search(r"([\d,]+) bytes of weights", cells[3])
+        rows[cells[0]] = {
+            "bytes": int(cells[2].replace(",", "")),
+            "ops": {t for t in re.findall(r"\b[A-Z][A-Z0-9_]+\b", cells[3]) if t in BUILTIN_NAMES},
+            "weight_bytes": int(weights.group(1).replace(",", "")) if weights else None,
+            "arena": int(cells[4].replace(",", "")),
+        }
+    return rows
+
+
+def with_custom_op(data: bytes, name: str) -> bytes:
+    """Return the model with its first operator code turned into the custom op ``name``."""
+    model = schema.ModelT.InitFromPackedBuf(data, 0)
+    code = model.operatorCodes[0]
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
+    code.customCode = name
+    for op in model.subgraphs[0].operators:
+        if op.opcodeIndex == 0:
+            op.builtinOptionsType, op.builtinOptions = 0, None
+    builder = flatbuffers.Builder(0)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_read_model_matches_readme_and_litert(reference_models_dir: Path, name: str) -> None:
+    path = reference_models_dir / name
+    info = read_model(path)
+    row = readme_rows(reference_models_dir)[name]
+    assert info.size_bytes == row["bytes"] == path.stat().st_size
+    if row["ops"]:
+        assert set(info.op_names) == row["ops"]
+    if row["weight_bytes"] is not None:
+        assert info.weight_bytes == row["weight_bytes"]
+
+    litert = Interpreter(model_path=str(path))
+    litert_ops = litert._get_ops_details()
+    assert [op.name for op in info.ops] == [op["op_name"] for op in litert_ops]
+    assert info.op_names == tuple(sorted({op["op_name"] for op in litert_ops}))
+    for ours, theirs in zip(
+        info.inputs + info.outputs,
+        litert.get_input_details() + litert.get_output_details(),
+        strict=True,
+    ):
+        assert ours.shape == tuple(theirs["shape"])
+        assert ours.dtype == np.dtype(theirs["dtype"]).name
+        scale, zero_point = theirs["quantization"]
+        assert ours.scale == pytest.approx(scale)
+        assert ours.zero_point == zero_point
+    assert info.is_int8 and info.quantization == "int8"
+    assert not (info.is_float16 or info.is_hybrid or info.is_sparse)
+    assert info.runnable_on_mcu and info.mcu_reason == ""
+    assert info.unsupported_ops == ()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_macs_follow_from_litert_tensor_shapes(reference_models_dir: Path, name: str) -> None:
+    path = reference_models_dir / name
+    litert = Interpreter(model_path=str(path))
+    shapes = {t["index"]: tuple(t["shape"]) for t in litert.get_tensor_details()}
+    expected = []
+    for op in litert._get_ops_details():
+        out = np.prod(shapes[op["outputs"][0]])
+        weights = shapes[op["inputs"][1]] if len(op["inputs"]) > 1 else ()
+        if op["op_name"] == "CONV_2D":
+            expected.append(out * weights[1] * weights[2] * weights[3])
+        elif op["op_name"] == "DEPTHWISE_CONV_2D":
+            expected.append(out * weights[1] * weights[2])
+        elif op["op_name"] == "FULLY_CONNECTED":
+            expected.append(out * weights[-1])
+        else:
+            expected.append(0)
+    info = read_model(path)
+    assert [op.macs for op in info.ops] == expected
+    assert info.macs == sum(expected) > 0
+
+
+def test_dense_stacks_have_hand_counted_parameters_and_macs(reference_models_dir: Path) -> None:
+    # hello_world is Dense 1-16-16-1; ad01 is Dense 640-128-128-128-128-8-128-128-128-128-640.
+    def dense(sizes: list[int]) -> tuple[int, int]:
+        pairs = list(itertools.pairwise(sizes))
+        return sum(i * o + o for i, o in pairs), sum(i * o for i, o in pairs)
+
+    hello = read_model(reference_models_dir / "hello_world_int8.tflite")
+    assert (hello.parameter_count, hello.macs) == dense([1, 16, 16, 1])
+    ad01 = read_model(reference_models_dir / "ad01_int8.tflite")
+    assert (ad01.parameter_count, ad01.macs) == dense([640, *[128] * 4, 8, *[128] * 4, 640])
+
+
+def test_ops_carry_position_shapes_and_resolver_methods(reference_models_dir: Path) -> None:
+    info = read_model(reference_models_dir / "micro_speech_quantized.tflite")
+    assert [op.index for op in info.ops] == list(range(len(info.ops)))
+    assert all(op.subgraph == 0 and not op.custom for op in info.ops)
+    assert info.ops[-1].output_shapes == (info.outputs[0].shape,)
+    assert info.resolver_methods == tuple(TFLM_RESOLVER_METHODS[n] for n in info.op_names)
+
+
+def test_resolver_table_names_real_ops_and_methods() -> None:
+    assert set(TFLM_RESOLVER_METHODS) <= BUILTIN_NAMES
+    assert all(m.startswith("Add") for m in TFLM_RESOLVER_METHODS.values())
+    assert all(m.startswith("Add") for m in TFLM_CUSTOM_RESOLVER_METHODS.values())
+    assert len(set(TFLM_RESOLVER_METHODS.values())) == len(TFLM_RESOLVER_METHODS)
+    expected = {
+        "CONV_2D": "AddConv2D",
+        "FULLY_CONNECTED": "AddFullyConnected",
+        "DEPTHWISE_CONV_2D": "AddDepthwiseConv2D",
+        "SOFTMAX": "AddSoftmax",
+        "RESHAPE": "AddReshape",
+        "AVERAGE_POOL_2D": "AddAveragePool2D",
+        "MAX_POOL_2D": "AddMaxPool2D",
+        "ADD": "AddAdd",
+        "MUL": "AddMul",
+        "QUANTIZE": "AddQuantize",
+        "DEQUANTIZE": "AddDequantize",
+        "LOGISTIC": "AddLogistic",
+        "TANH": "AddTanh",
+        "RELU": "AddRelu",
+        "MEAN": "AddMean",
+        "PAD": "AddPad",
+        "CONCATENATION": "AddConcatenation",
+        "STRIDED_SLICE": "AddStridedSlice",
+        "EXPAND_DIMS": "AddExpandDims",
+        "SQUEEZE": "AddSqueeze",
+    }
+    assert {op: tflm_resolver_method(op) for op in expected} == expected
+    assert tflm_resolver_method("TFLite_Detection_PostProcess") == "AddDetectionPostprocess"
+
+
+@pytest.mark.parametrize("op", ["DENSIFY", "HASHTABLE_LOOKUP", "FlexErf", "MyCustomOp"])
+def test_resolver_method_rejects_ops_tflm_lacks(op: str) -> None:
+    with pytest.raises(UnsupportedOpError) as caught:
+        tflm_resolver_method(op)
+    assert caught.value.ops == (op,)
+    assert repr(op) in str(caught.value)
+    assert "TFLM_RESOLVER_METHODS" in str(caught.value)
+    if op == "DENSIFY":
+        assert "EXPERIMENTAL_SPARSITY" in str(caught.value)
+    if op == "FlexErf":
+        assert "SELECT_TF_OPS" in str(caught.value)
+
+
+def test_custom_op_is_named_and_unsupported(reference_models_dir: Path) -> None:
+    data = with_custom_op((reference_models_dir / "hello_world_int8.tflite").read_bytes(), "Sine")
+    info = read_model(data)
+    assert info.op_names == ("Sine",)
+    assert all(op.custom for op in info.ops)
+    assert info.unsupported_ops == ("Sine",)
+    assert not info.runnable_on_mcu and "Sine" in info.mcu_reason
+    with pytest.raises(UnsupportedOpError, match="Sine") as caught:
+        info.check_tflm_ops()
+    assert caught.value.ops == ("Sine",)
+    assert "AddCustom" in str(caught.value)
+    with pytest.raises(UnsupportedOpError):
+        _ = info.resolver_methods
+
+
+def test_bytes_path_and_str_give_the_same_model(reference_models_dir: Path) -> None:
+    path = reference_models_dir / "hello_world_int8.tflite"
+    assert read_model(path) == read_model(str(path)) == read_model(path.read_bytes())
+    assert read_model(bytearray(path.read_bytes())) == read_model(path)
+
+
+def test_not_a_model_names_what_was_wrong(reference_models_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="TFL3"):
+        read_model(b"this is not a flatbuffer at all")
+    data = (reference_models_dir / "hello_world_int8.tflite").read_bytes()
+    with pytest.raises(ProfileError, match="corrupt"):
+        read_model(data[:100])
+    missing = tmp_path / "nope.tflite"
+    with pytest.raises(ProfileError, match=re.escape(str(missing))):
+        read_model(missing)
