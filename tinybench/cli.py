@@ -77,7 +77,7 @@ def _cmd_capture(args: argparse.Namespace) -> int:
             print(
                 f"{session.path}: {session.samples} samples, {session.lost_samples} lost, "
                 f"{sum(session.dropped_lines.values())} dropped lines, "
-                f"{session.measured_rate_hz:.1f} Hz"
+                f"{session.measured_rate_hz or 0:.1f} Hz"
             )
     return 0
 
