@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 PROTOCOL_VERSION = 1
-MAX_LINE_BYTES = 4096
+MAX_LINE_BYTES = 65536
 SEQ_MODULUS = 2**32
 COMMANDS = {
     "?": "send the hello line",

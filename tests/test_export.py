@@ -1,0 +1,596 @@
+"""Exporting models as C++: array round trips, op resolvers, settings, and the host compiler.
+
+Every reference model is exported, its generated array parsed back and compared with the
+.tflite bytes, and the generated files compiled with g++ -std=c++17 -Wall -Werror and run
+(tests/cpp/check_export.cpp), against a stand-in MicroMutableOpResolver in tests/cpp/fake_tflm.
+Models the tests need beyond those are built in code by :func:`build_imu_model`, without
+TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinybench.errors import ExportError, UnsupportedOpError
+from tinybench.export import (
+    DEFAULT_ARENA_MARGIN,
+    EXPORT_FILES,
+    ExportedModel,
+    c_string_literal,
+    export_model,
+    load_exported,
+)
+from tinybench.tflite_model import (
+    TFLM_CUSTOM_RESOLVER_METHODS,
+    TFLM_RESOLVER_METHODS,
+    read_model,
+    tflm_resolver_method,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+CPP = REPO / "tests" / "cpp"
+FAKE_TFLM = CPP / "fake_tflm"
+REFERENCE_DIR = REPO.parent / "shared" / "reference_models"
+REFERENCE_NAMES = sorted(path.name for path in REFERENCE_DIR.glob("*.tflite"))
+GXX = shutil.which("g++")
+needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ is not installed")
+
+NASTY_LABELS = [
+    'say "hi"',
+    "back\\slash",
+    "tri??=graph?",
+    "héllo wörld",
+    "日本語",
+    "👋 wave",
+    "tab\there\nnewline\r\x01\x1f\x7f",
+    "\\x41 and \\101",
+    "'single'",
+    "",
+    "octal\\0 7",
+    "ünïcödé,=*",
+]
+
+
+def build_imu_model(
+    window: int = 8,
+    fields: int = 6,
+    classes: int = 3,
+    *,
+    dtype: str = "int8",
+    seed: int = 0,
+    op: str = "FULLY_CONNECTED",
+) -> bytes:
+    """Build a tiny IMU classifier flatbuffer in code: RESHAPE, FULLY_CONNECTED, SOFTMAX.
+
+    Input ``(1, window, fields)``, output ``(1, classes)``; int8 (full-integer quantized) or
+    float32. ``op`` replaces FULLY_CONNECTED's op code, to make a model with an op TFLM lacks.
+    """
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    rng = np.random.default_rng(seed)
+    n = window * fields
+    buffers = [schema.BufferT()]
+
+    def buffer(values: np.ndarray) -> int:
+        entry = schema.BufferT()
+        entry.data = np.frombuffer(np.ascontiguousarray(values).tobytes(), dtype=np.uint8)
+        buffers.append(entry)
+        return len(buffers) - 1
+
+    def quant(scale: float, zero_point: int) -> object:
+        if dtype != "int8":
+            return None
+        params = schema.QuantizationParametersT()
+        params.scale, params.zeroPoint = [scale], [zero_point]
+        return params
+
+    def tensor(name: str, shape: tuple, kind: int, buf: int = 0, q: object = None) -> object:
+        t = schema.TensorT()
+        t.name, t.shape, t.type, t.buffer, t.quantization = name.encode(), list(shape), kind, buf, q
+        return t
+
+    types = schema.TensorType
+    act = types.INT8 if dtype == "int8" else types.FLOAT32
+    if dtype == "int8":
+        weights = rng.integers(-127, 128, size=(classes, n), dtype=np.int8)
+        bias, bias_type = rng.integers(-500, 500, size=classes).astype(np.int32), types.INT32
+    else:
+        weights = rng.normal(0, 0.3, size=(classes, n)).astype(np.float32)
+        bias, bias_type = rng.normal(0, 0.1, size=classes).astype(np.float32), types.FLOAT32
+    tensors = [
+        tensor("input", (1, window, fields), act, q=quant(0.05, 0)),
+        tensor("shape", (2,), types.INT32, buffer(np.array([1, n], np.int32))),
+        tensor("flat", (1, n), act, q=quant(0.05, 0)),
+        tensor("weights", (classes, n), act, buffer(weights), quant(0.01, 0)),
+        tensor("bias", (classes,), bias_type, buffer(bias), quant(0.0005, 0)),
+        tensor("logits", (1, classes), act, q=quant(0.1, 0)),
+        tensor("scores", (1, classes), act, q=quant(1 / 256, -128)),
+    ]
+    codes = []
+    for name in ("RESHAPE", op, "SOFTMAX"):
+        code = schema.OperatorCodeT()
+        code.builtinCode = getattr(schema.BuiltinOperator, name)
+        code.deprecatedBuiltinCode = min(code.builtinCode, 127)
+        code.version = 1
+        codes.append(code)
+
+    def operator(index: int, inputs: list, outputs: list, kind: int, options: object) -> object:
+        o = schema.OperatorT()
+        o.opcodeIndex, o.inputs, o.outputs = index, inputs, outputs
+        o.builtinOptionsType, o.builtinOptions = kind, options
+        return o
+
+    reshape = schema.ReshapeOptionsT()
+    reshape.newShape = [1, n]
+    softmax = schema.SoftmaxOptionsT()
+    softmax.beta = 1.0
+    kinds = schema.BuiltinOptions
+    graph = schema.SubGraphT()
+    graph.tensors, graph.inputs, graph.outputs, graph.name = tensors, [0], [6], b"main"
+    graph.operators = [
+        operator(0, [0, 1], [2], kinds.ReshapeOptions, reshape),
+        operator(1, [2, 3, 4], [5], kinds.FullyConnectedOptions, schema.FullyConnectedOptionsT()),
+        operator(2, [5], [6], kinds.SoftmaxOptions, softmax),
+    ]
+    model = schema.ModelT()
+    model.version, model.operatorCodes, model.subgraphs = 3, codes, [graph]
+    model.buffers, model.description = buffers, b"tinybench test model"
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+@dataclass(frozen=True)
+class FakeVariant:
+    """Duck-typed stand-in for tinybench.optimize.Variant."""
+
+    tflite: bytes
+    labels: tuple[str, ...] = ("idle", "wave", "punch")
+    name: str = "int8-ptq"
+    input_window: int | None = 8
+    rate_hz: float | None = 119.0
+    normalization: object = None
+    runnable_on_mcu: bool = True
+    reason: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def parse_array(source: str, name: str) -> bytes:
+    """Bytes of the generated ``g_<name>_model_data`` array, parsed from the .cpp text."""
+    match = re.search(r"\{\n(.*?)\n\};", source, re.S)
+    assert match, "no array initializer in model_data.cpp"
+    return bytes(int(token, 16) for token in re.findall(r"0x([0-9a-f]{2})", match.group(1)))
+
+
+def gxx(*args: str | Path, cwd: Path | None = None) -> None:
+    argv = [GXX, "-std=c++17", "-Wall", "-Werror", *map(str, args)]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=cwd)
+    assert result.returncode == 0, f"{' '.join(argv)}\n{result.stderr}"
+
+
+def compile_standalone(exported: ExportedModel, work: Path) -> None:
+    """Compile each generated file on its own: each must be self-contained."""
+    gxx("-c", exported.model_data_cpp, "-o", work / "model_data.o")
+    for header in (exported.model_data_h, exported.model_settings_h, exported.op_resolver_h):
+        gxx("-I", FAKE_TFLM, "-x", "c++", "-c", header, "-o", work / f"{header.stem}.o")
+
+
+def run_check_program(exported: ExportedModel, work: Path) -> tuple[bytes, dict[str, list]]:
+    """Build check_export.cpp against the export, run it, return the array bytes and facts."""
+    program = work / "check_export"
+    gxx(
+        "-I",
+        exported.out_dir,
+        "-I",
+        FAKE_TFLM,
+        CPP / "check_export.cpp",
+        exported.model_data_cpp,
+        "-o",
+        program,
+    )
+    bytes_path = work / "array.bin"
+    result = subprocess.run(
+        [str(program), str(bytes_path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    facts: dict[str, list] = {}
+    for line in result.stdout.splitlines():
+        key, _, rest = line.partition(" ")
+        facts.setdefault(key, []).append(rest.split(" ") if key != "label" else rest)
+    return bytes_path.read_bytes(), facts
+
+
+def check_tensor(fact: list[str], shape, dtype: str, scale: float, zero_point: int) -> None:
+    rank = int(fact[0])
+    assert tuple(int(d) for d in fact[1 : 1 + rank]) == tuple(shape)
+    elements, nbytes, ctype, is_int8, is_f32, c_scale, c_zp = fact[1 + rank :]
+    assert int(elements) == math.prod(shape)
+    assert int(nbytes) == math.prod(shape) * np.dtype(dtype).itemsize
+    assert (ctype, is_int8, is_f32) == (
+        dtype,
+        str(int(dtype == "int8")),
+        str(int(dtype == "float32")),
+    )
+    assert float.fromhex(c_scale) == float(np.float32(scale))
+    assert int(c_zp) == zero_point
+
+
+# --- every reference model -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=REFERENCE_NAMES)
+def reference_export(request, reference_models_dir, tmp_path_factory):
+    path = reference_models_dir / request.param
+    out = tmp_path_factory.mktemp("export") / path.stem
+    return path, export_model(path, out, name=re.sub(r"\W", "_", path.stem))
+
+
+def test_all_reference_models_are_exported(reference_models_dir):
+    assert len(REFERENCE_NAMES) >= 6, REFERENCE_NAMES
+
+
+def test_reference_array_parses_back_to_the_tflite_bytes(reference_export):
+    path, exported = reference_export
+    data = path.read_bytes()
+    source = exported.model_data_cpp.read_text()
+    assert parse_array(source, exported.name) == data
+    assert f"const unsigned int g_{exported.name}_model_data_len = {len(data)};" in source
+    assert f"alignas(16) const unsigned char g_{exported.name}_model_data[] = {{" in source
+    assert f"alignas(16) const unsigned char g_{exported.name}_model_data[] PROGMEM = {{" in source
+    assert exported.tflite_path.read_bytes() == data
+    assert exported.model_bytes == len(data)
+
+
+def test_reference_resolver_registers_exactly_the_models_ops(reference_export):
+    path, exported = reference_export
+    info = read_model(path.read_bytes())
+    header = exported.op_resolver_h.read_text()
+    methods = re.findall(r"resolver\.(Add\w+)\(\)", header)
+    assert methods == [tflm_resolver_method(op) for op in info.op_names]
+    assert len(set(methods)) == len(methods) == len(info.op_names)
+    assert f"constexpr int kModelOpCount = {len(info.op_names)};" in header
+    assert "tflite::MicroMutableOpResolver<kModelOpCount>" in header
+    assert exported.op_names == info.op_names
+
+
+def test_reference_settings_and_arena(reference_export):
+    path, exported = reference_export
+    info = read_model(path.read_bytes())
+    (tensor_in,), (tensor_out,) = info.inputs, info.outputs
+    assert exported.input_shape == tensor_in.shape and exported.input_dtype == tensor_in.dtype
+    assert exported.output_shape == tensor_out.shape
+    assert (exported.input_scale, exported.input_zero_point) == (
+        tensor_in.scale,
+        tensor_in.zero_point,
+    )
+    assert exported.arena_size % 16 == 0
+    assert exported.arena_size >= exported.arena_bytes + 16 + DEFAULT_ARENA_MARGIN
+    assert exported.arena_size - (exported.arena_bytes + 16 + DEFAULT_ARENA_MARGIN) < 16
+    settings = json.loads(exported.settings_json.read_text())
+    assert settings["arena"]["bytes"] == exported.arena_size
+    assert settings["arena"]["measured_bytes"] >= settings["arena"]["reported_bytes"] > 0
+    assert settings["ops"] == list(info.op_names)
+    assert load_exported(exported.out_dir) == exported
+
+
+@needs_gxx
+def test_reference_export_compiles_standalone_and_runs(reference_export, tmp_path):
+    path, exported = reference_export
+    compile_standalone(exported, tmp_path)
+    array, facts = run_check_program(exported, tmp_path)
+    assert array == path.read_bytes()
+    assert facts["len"] == [[str(len(array))]] and facts["aligned"] == [["1"]]
+    ops = facts["ops"][0]
+    assert ops[:2] == [str(len(exported.op_names)), "1"]
+    assert ops[2:] == [tflm_resolver_method(op) for op in exported.op_names]
+    check_tensor(
+        facts["input"][0],
+        exported.input_shape,
+        exported.input_dtype,
+        exported.input_scale,
+        exported.input_zero_point,
+    )
+    check_tensor(
+        facts["output"][0],
+        exported.output_shape,
+        exported.output_dtype,
+        exported.output_scale,
+        exported.output_zero_point,
+    )
+    assert facts["arena"] == [[str(exported.arena_bytes), str(exported.arena_size)]]
+
+
+# --- labels, settings and variants ---------------------------------------------------------
+
+
+@needs_gxx
+def test_labels_survive_c_escaping_byte_for_byte(tmp_path):
+    model = build_imu_model(classes=len(NASTY_LABELS))
+    exported = export_model(model, tmp_path / "export", "nasty", labels=NASTY_LABELS)
+    settings_h = exported.model_settings_h.read_text(encoding="ascii")  # pure ASCII
+    assert "??=" not in settings_h
+    _, facts = run_check_program(exported, tmp_path)
+    got = [bytes.fromhex(hexed) for hexed in facts["label"]]
+    assert got == [label.encode("utf-8") for label in NASTY_LABELS]
+    expected_text = sum(len(label.encode()) + 1 for label in NASTY_LABELS)
+    assert facts["labels_end"] == [["1", str(expected_text)]]
+    assert load_exported(exported.out_dir).labels == tuple(NASTY_LABELS)
+
+
+def c_unescape(literal: str) -> bytes:
+    """Decode a C string literal made of the escapes c_string_literal uses."""
+    assert literal[0] == literal[-1] == '"'
+    simple = {
+        '"': 34,
+        "\\": 92,
+        "?": 63,
+        "a": 7,
+        "b": 8,
+        "f": 12,
+        "n": 10,
+        "r": 13,
+        "t": 9,
+        "v": 11,
+    }
+    out, i, body = bytearray(), 0, literal[1:-1]
+    while i < len(body):
+        if body[i] != "\\":
+            assert body[i] != '"'
+            out.append(ord(body[i]))
+            i += 1
+        elif body[i + 1] in simple:
+            out.append(simple[body[i + 1]])
+            i += 2
+        else:
+            out.append(int(body[i + 1 : i + 4], 8))
+            i += 4
+    return bytes(out)
+
+
+@settings(max_examples=300)
+@given(st.text())
+def test_c_string_literal_is_ascii_and_decodes_to_the_utf8_bytes(text):
+    literal = c_string_literal(text)
+    assert literal.isascii() and "??" not in literal
+    assert c_unescape(literal) == text.encode("utf-8")
+
+
+@needs_gxx
+def test_variant_settings_reach_the_header(tmp_path):
+    norm = {
+        "fields": ["ax", "ay", "az", "gx", "gy", "gz"],
+        "mean": [0.1, -0.2, 0.98, 1.5, -3, 0],
+        "std": [0.3, 0.3, 0.25, 120.5, 99.9, 1e-3],
+    }
+    variant = FakeVariant(build_imu_model(window=8), normalization=norm)
+    exported = export_model(variant, tmp_path / "export", "gesture")
+    assert exported.labels == ("idle", "wave", "punch")
+    assert (exported.window, exported.sample_rate_hz, exported.variant) == (8, 119.0, "int8-ptq")
+    assert exported.normalization == norm
+    assert (exported.input_bytes, exported.output_bytes) == (48, 3)
+    _, facts = run_check_program(exported, tmp_path)
+    window, rate = facts["window"][0]
+    assert int(window) == 8 and float.fromhex(rate) == 119.0
+    count, *values = facts["norm"][0]
+    assert int(count) == 6
+    expected = np.float32(norm["mean"] + norm["std"]).tolist()
+    assert [float.fromhex(v) for v in values] == expected
+    # Explicit arguments win over the variant's.
+    again = export_model(
+        variant,
+        tmp_path / "again",
+        "gesture",
+        labels=["a", "b", "c"],
+        window=4,
+        sample_rate_hz=50,
+        normalization=None,
+    )
+    assert (again.labels, again.window, again.sample_rate_hz) == (("a", "b", "c"), 4, 50.0)
+    assert again.normalization == norm  # None means "the variant's"
+
+
+def test_normalization_object_and_window_from_the_input_shape(tmp_path):
+    from tinybench.dataset import Normalization
+
+    norm = Normalization(("a", "b"), (1.0, 2.0), (3.0, 4.0))
+    exported = export_model(build_imu_model(window=5, fields=2), tmp_path, normalization=norm)
+    assert exported.window == 5  # from the (1, 5, 2) input
+    assert exported.normalization == {"mean": [1.0, 2.0], "std": [3.0, 4.0], "fields": ["a", "b"]}
+    assert exported.labels == () and exported.sample_rate_hz is None
+    text = exported.model_settings_h.read_text()
+    assert "constexpr int kLabelCount = 0;" in text
+    assert "constexpr const char* kLabels[kLabelCount + 1] = {nullptr};" in text
+
+
+def test_float32_model(tmp_path):
+    exported = export_model(build_imu_model(dtype="float32"), tmp_path, "floaty")
+    assert (exported.input_dtype, exported.input_scale) == ("float32", 0.0)
+    assert exported.input_bytes == 8 * 6 * 4
+    text = exported.model_settings_h.read_text()
+    assert "constexpr bool kInputIsFloat32 = true;" in text
+    assert "constexpr bool kInputIsInt8 = false;" in text
+
+
+def test_unchanged_files_are_not_rewritten(tmp_path):
+    model = build_imu_model()
+    exported = export_model(model, tmp_path, labels=["a", "b", "c"])
+    files = [*exported.source_files, exported.tflite_path, exported.settings_json]
+    before = {path: path.stat().st_mtime_ns for path in files}
+    export_model(model, tmp_path, labels=["a", "b", "c"])
+    assert {path: path.stat().st_mtime_ns for path in files} == before
+    export_model(model, tmp_path, labels=["a", "b", "new"])
+    changed = {path.name for path in files if path.stat().st_mtime_ns != before[path]}
+    assert changed == {"model_settings.h", "model_settings.json"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [*EXPORT_FILES, "model.tflite", "model_settings.json"]
+    )
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["1model", "my-model", "", "modèle", "a b", "x;y", None, 3])
+def test_name_must_be_a_c_identifier(tmp_path, name):
+    with pytest.raises(ExportError, match="not a C identifier") as err:
+        export_model(build_imu_model(), tmp_path, name)
+    assert repr(name) in str(err.value)
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (b"", "empty"),
+        (b"\x00" * 64, "Not a .tflite flatbuffer"),
+        (b"PK\x03\x04 a zip file, not a model", "Not a .tflite flatbuffer"),
+        (12345, "Cannot export a int"),
+    ],
+)
+def test_bad_model_bytes(tmp_path, model, message):
+    with pytest.raises(ExportError, match=message):
+        export_model(model, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_path_and_folder(tmp_path):
+    with pytest.raises(ExportError, match="No file at") as err:
+        export_model(tmp_path / "nope.tflite", tmp_path / "out")
+    assert "nope.tflite" in str(err.value)
+    with pytest.raises(ExportError, match="is a folder"):
+        export_model(tmp_path, tmp_path / "out")
+
+
+def test_corrupt_flatbuffer(tmp_path):
+    data = build_imu_model()
+    with pytest.raises(ExportError, match="corrupt"):
+        export_model(data[:40], tmp_path)
+
+
+def test_ops_tflm_lacks_raise_unsupported_op_error(tmp_path):
+    with pytest.raises(UnsupportedOpError, match="DENSIFY") as err:
+        export_model(build_imu_model(op="DENSIFY"), tmp_path / "out")
+    assert err.value.ops == ("DENSIFY",)
+    assert not (tmp_path / "out").exists()
+
+
+def test_variant_not_runnable_on_a_microcontroller(tmp_path):
+    variant = FakeVariant(
+        build_imu_model(), name="float16", runnable_on_mcu=False, reason="float16 weights"
+    )
+    with pytest.raises(ExportError, match="'float16' cannot run on a microcontroller: float16"):
+        export_model(variant, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"labels": ["a", "b"]}, "3 output values but 2 labels"),
+        ({"labels": "abc"}, "single string"),
+        ({"labels": ["a", 2, "c"]}, "must be strings"),
+        ({"labels": ["a", "b\0", "c"]}, "NUL"),
+        ({"window": 0}, "window must be a positive"),
+        ({"window": 2.5}, "window must be a positive"),
+        ({"sample_rate_hz": -1}, "sample_rate_hz must be a positive"),
+        ({"sample_rate_hz": "fast"}, "sample_rate_hz must be a positive"),
+        ({"normalization": {"mean": [0, 1], "std": [1]}}, "as many means as stds"),
+        ({"normalization": {"mean": [0], "std": [0]}}, "positive finite stds"),
+        ({"normalization": {"mean": [float("nan")], "std": [1]}}, "finite means"),
+        ({"arena_margin": -1}, "arena_margin"),
+    ],
+)
+def test_bad_settings(tmp_path, kwargs, message):
+    with pytest.raises(ExportError, match=message):
+        export_model(build_imu_model(), tmp_path / "out", **kwargs)
+    assert not (tmp_path / "out").exists()
+
+
+def test_load_exported_detects_missing_and_changed_files(tmp_path):
+    with pytest.raises(ExportError, match="folder is missing"):
+        load_exported(tmp_path / "nowhere")
+    with pytest.raises(ExportError, match=r"model_settings\.json in the folder is missing"):
+        load_exported(tmp_path)
+    exported = export_model(build_imu_model(), tmp_path / "export", labels=["a", "b", "c"])
+    assert exported.read_tflite() == build_imu_model()
+    exported.op_resolver_h.unlink()
+    with pytest.raises(ExportError, match=r"incomplete: op_resolver\.h missing"):
+        load_exported(exported.out_dir)
+    export_model(build_imu_model(), tmp_path / "export", labels=["a", "b", "c"])
+    exported.tflite_path.write_bytes(build_imu_model(seed=1))
+    with pytest.raises(ExportError, match="changed since it was exported"):
+        load_exported(exported.out_dir)
+    exported.settings_json.write_text('{"format": "something else"}')
+    with pytest.raises(ExportError, match="not a tinybench export"):
+        load_exported(exported.out_dir)
+
+
+def test_fake_resolver_has_every_tflm_method():
+    header = (FAKE_TFLM / "tensorflow/lite/micro/micro_mutable_op_resolver.h").read_text()
+    listed = {f"Add{name}" for name in re.findall(r"^  X\((\w+)\)", header, re.M)}
+    assert listed == set(TFLM_RESOLVER_METHODS.values()) | set(
+        TFLM_CUSTOM_RESOLVER_METHODS.values()
+    )
+
+
+def test_export_never_imports_tensorflow(tmp_path):
+    code = (
+        "import sys\n"
+        "from tinybench.export import export_model\n"
+        f"export_model({str(tmp_path / 'm.tflite')!r}, {str(tmp_path / 'out')!r})\n"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'\n"
+        "assert 'tf_keras' not in sys.modules\n"
+    )
+    (tmp_path / "m.tflite").write_bytes(build_imu_model())
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "model_data.cpp").is_file()
+
+
+def test_an_export_stands_in_for_a_variant_downstream(tmp_path):
+    from tinybench.budget import budget_for
+
+    exported = export_model(build_imu_model(), tmp_path, labels=["a", "b", "c"])
+    assert exported.tflite == build_imu_model()
+    report = budget_for(exported, "nano33ble")
+    assert report.model_bytes == exported.model_bytes
+    assert report.arena_bytes is not None and report.arena_bytes <= exported.arena_size
+
+
+def test_a_real_variant_exports_with_its_settings(tmp_path):
+    from tinybench.dataset import Normalization
+    from tinybench.optimize import Recipe, Variant
+
+    norm = Normalization(("ax", "ay", "az", "gx", "gy", "gz"), (0.0,) * 6, (1.0,) * 3 + (90.0,) * 3)
+    variant = Variant(
+        name="int8",
+        recipe=Recipe("int8"),
+        tflite=build_imu_model(window=8),
+        labels=("idle", "wave", "punch"),
+        input_shape=(8, 6),
+        normalization=norm.to_dict(),
+        runnable_on_mcu=True,
+        window=8,
+        rate_hz=119.0,
+    )
+    exported = export_model(variant, tmp_path, "gesture")
+    assert (exported.variant, exported.labels) == ("int8", ("idle", "wave", "punch"))
+    assert (exported.window, exported.sample_rate_hz) == (8, 119.0)
+    assert exported.normalization == norm.to_dict()
+    assert Normalization.from_dict(load_exported(tmp_path).normalization) == norm
