@@ -30,6 +30,7 @@ from tinybench.protocol import (
     format_sample,
     parse_command,
     parse_line,
+    parse_lines,
     with_checksum,
 )
 
@@ -307,3 +308,32 @@ def test_examples_in_the_protocol_document_parse_with_valid_checksums() -> None:
     assert len(examples) >= 4
     for example in examples:
         assert not isinstance(parse_line(example), Dropped), example
+
+
+@pytest.mark.parametrize("line", ["*00", "*", "**00"])
+def test_lines_that_are_only_a_checksum_are_dropped(line: str) -> None:
+    assert isinstance(parse_line(line), Dropped)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=60),
+            st.builds(
+                lambda seq, values: format_sample(seq, 1000, values).rstrip("\\n"),
+                seqs,
+                st.lists(finite, min_size=1, max_size=6),
+            ),
+        ),
+        max_size=40,
+    ),
+    st.data(),
+)
+def test_parse_lines_equals_parse_line(lines: list[str], data: st.DataObject) -> None:
+    garbled = [
+        line[:-1] + data.draw(st.sampled_from("0123456789ABCDEF"))
+        if line.startswith("s,")
+        else line
+        for line in lines
+    ]
+    assert parse_lines(garbled) == [parse_line(line) for line in garbled]

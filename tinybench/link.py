@@ -32,7 +32,7 @@ from tinybench.protocol import (
     Sample,
     SequenceTracker,
     format_command,
-    parse_line,
+    parse_lines,
 )
 
 __all__ = [
@@ -168,7 +168,12 @@ class Link:
                 return
             if data:
                 stats.bytes += len(data)
-                self._handle(self._splitter.feed(data))
+                try:
+                    self._handle(self._splitter.feed(data))
+                except Exception as exc:  # a bug must not silently kill the reader
+                    log.exception("reader of %s failed", self.url)
+                    self._fail(exc)
+                    return
 
     def _handle(self, lines: list[str]) -> None:
         stats = self.stats
@@ -176,8 +181,7 @@ class Link:
         batch: Batch = []
         append = batch.append
         track = self._tracker.update
-        for line in lines:
-            message = parse_line(line)
+        for line, message in zip(lines, parse_lines(lines), strict=True):
             kind = type(message)
             if kind is Sample:
                 if message.seq is not None:

@@ -50,6 +50,7 @@ __all__ = [
     "format_sample",
     "parse_command",
     "parse_line",
+    "parse_lines",
     "with_checksum",
 ]
 
@@ -248,6 +249,8 @@ def parse_line(line: str | bytes) -> Message | Dropped:
         if actual != expected:
             return Dropped(line, CHECKSUM, f"checksum {expected:02X} != computed {actual:02X}")
         text = body
+        if not text:
+            return Dropped(line, EMPTY, "nothing before the checksum")
     head = text[0]
     try:
         if head == "s" and text.startswith("s,"):
@@ -276,6 +279,58 @@ def parse_line(line: str | bytes) -> Message | Dropped:
         reason = {"s": BAD_SAMPLE, "p": BAD_PREDICTION, "o": BAD_OUTPUT}.get(head, UNPARSEABLE)
         return Dropped(line, reason, str(exc))
     return _parse_plain(text, line)
+
+
+def parse_lines(lines: list[str]) -> list[Message | Dropped]:
+    """Parse many lines at once: the same results as ``[parse_line(l) for l in lines]``.
+
+    Checksums of the whole batch are computed together (a prefix XOR over the joined bytes),
+    and checksummed sample lines take a fast path; any other line goes through
+    :func:`parse_line`. Never raises.
+    """
+    if not lines:
+        return []
+    import numpy as np
+
+    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+    joined = np.frombuffer("".join(lines).encode("latin-1", "replace"), dtype=np.uint8)
+    prefix = np.bitwise_xor.accumulate(joined) if joined.size else joined
+    ends = np.cumsum(lengths)  # line i is joined[ends[i] - lengths[i] : ends[i]]
+    starts = ends - lengths
+    body_last = np.maximum(ends - 4, 0)  # the byte before "*HH"
+    before = np.where(starts > 0, prefix[np.maximum(starts - 1, 0)], 0) if joined.size else starts
+    sums = (prefix[body_last] ^ before).tolist() if joined.size else [0] * len(lines)
+    out: list[Message | Dropped] = []
+    append = out.append
+    isfinite = math.isfinite
+    for line, computed in zip(lines, sums, strict=True):
+        if (
+            line[:2] == "s,"
+            and 7 < len(line) <= MAX_LINE_BYTES
+            and line[-3] == "*"
+            and line.isascii()
+            and not line[-1].isspace()
+        ):
+            try:
+                expected = int(line[-2:], 16)
+            except ValueError:
+                append(parse_line(line))
+                continue
+            if expected != computed:
+                detail = f"checksum {expected:02X} != computed {computed:02X}"
+                append(Dropped(line, CHECKSUM, detail))
+                continue
+            parts = line[:-3].split(",")
+            try:
+                seq = int(parts[1])
+                values = tuple(map(float, parts[3:]))
+                if len(parts) >= 4 and 0 <= seq < SEQ_MODULUS and all(map(isfinite, values)):
+                    append(Sample(seq, int(parts[2]), values))
+                    continue
+            except ValueError:
+                pass
+        append(parse_line(line))
+    return out
 
 
 def _floats(tokens: list[str]) -> tuple[float, ...]:

@@ -1,0 +1,761 @@
+"""The virtual board: a board profile, a synthetic sensor and TFLM, speaking protocol v1.
+
+:class:`VirtualBoard` answers every host command the way the tinybench sketches do. It streams
+samples from a :class:`~tinybench.synth.GestureSynth` (or any source with the same shape) at
+the board's IMU rate, or as fast as possible with ``speed=0``. Given an exported model, it runs
+inference with the TensorFlow Lite Micro interpreter, the same kernels as on the device, and
+answers ``v`` with the raw output tensor, bit for bit what TFLM computes on the host.
+
+It can misbehave on purpose, to test the host: ``garble`` corrupts lines so their checksum
+fails, ``drop`` skips samples so sequence numbers show gaps, and ``unplug_after`` (or
+:meth:`VirtualBoard.unplug`) pulls the cable.
+
+The board is transport-agnostic. Two transports carry it:
+
+- ``sim://nano33ble?seed=1``, the pyserial URL handler in
+  :mod:`tinybench.urlhandler.protocol_sim`, in-process;
+- a pseudo-terminal from :func:`serve_pty` (``tinybench simulate`` prints its path), for any
+  program that opens a serial device.
+
+Full-speed streaming formats whole blocks of sample lines with numpy (checksums included),
+so the board produces far more than 100,000 lines/s and the host's reader is what is measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinybench.boards import Board, get_board
+from tinybench.errors import ConfigError, PortError, ProtocolError, TinybenchError
+from tinybench.protocol import (
+    Hello,
+    format_error,
+    format_hello,
+    format_output,
+    format_prediction,
+    parse_command,
+)
+from tinybench.synth import GestureSynth
+
+__all__ = [
+    "NO_MODEL_MESSAGE",
+    "PtyServer",
+    "VirtualBoard",
+    "format_sample_block",
+    "run_simulator",
+    "serve_pty",
+]
+
+log = logging.getLogger(__name__)
+
+NO_MODEL_MESSAGE = "no model loaded; export one and open sim://nano33ble?model=build/export/<name>"
+_FULL_SPEED_BLOCK = 2048  # samples per formatted block at speed=0
+_PACED_BLOCK = 32  # samples computed at once by the source when paced
+_MAX_BEHIND_S = 1.0  # a board this far behind its clock (host not reading) does not burst
+_SEQ_MODULUS = 2**32
+
+Sink = Callable[[bytes], None]
+
+
+# --- block formatting --------------------------------------------------------------------
+
+_HEX = np.frombuffer(b"0123456789ABCDEF", np.uint8)
+
+
+def _digits(values: np.ndarray, width: int, *, pad: bool = False) -> np.ndarray:
+    """ASCII digits of non-negative integers in ``width`` columns.
+
+    Leading zeros become NUL bytes (removed later, and neutral in an XOR checksum) unless
+    ``pad`` keeps them.
+    """
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    out = ((values[:, None] // powers) % 10 + 48).astype(np.uint8)
+    if not pad:
+        blank = values[:, None] < powers
+        blank[:, -1] = False
+        out[blank] = 0
+    return out
+
+
+def _width(values: np.ndarray) -> int:
+    return len(str(int(values.max()))) if values.size else 1
+
+
+def format_sample_block(
+    seqs: np.ndarray,
+    t_us: np.ndarray,
+    values: np.ndarray,
+    *,
+    add_checksum: bool = True,
+    garble: np.ndarray | None = None,
+) -> bytes:
+    r"""Format many sample lines at once, byte-identical to :func:`protocol.format_sample`.
+
+    Args:
+        seqs: Sequence numbers (already below 2**32), shape ``(n,)``.
+        t_us: Device timestamps, shape ``(n,)``.
+        values: Sample values, shape ``(n, k)``; written with 4 decimals.
+        add_checksum: Append ``*HH`` to every line.
+        garble: Boolean mask of lines to corrupt after their checksum is computed (one digit
+            changes, so the checksum fails; without checksums the digit becomes ``x``).
+
+    Returns:
+        The lines, each ending in ``\n``, as ASCII bytes.
+    """
+    n = len(seqs)
+    if n == 0:
+        return b""
+    scaled = np.rint(np.asarray(values, dtype=np.float64) * 1e4).astype(np.int64)
+    magnitude = np.abs(scaled)
+    whole, frac = magnitude // 10_000, magnitude % 10_000
+    k = scaled.shape[1]
+    wi = _width(whole)
+    cells = np.zeros((n, k, 7 + wi), np.uint8)
+    cells[:, :, 0] = ord(",")
+    cells[:, :, 1] = np.where(scaled < 0, ord("-"), 0)
+    cells[:, :, 2 : 2 + wi] = _digits(whole.ravel(), wi).reshape(n, k, wi)
+    cells[:, :, 2 + wi] = ord(".")
+    cells[:, :, 3 + wi :] = _digits(frac.ravel(), 4, pad=True).reshape(n, k, 4)
+    seqs = np.asarray(seqs, dtype=np.int64)
+    t_us = np.asarray(t_us, dtype=np.int64)
+    ws, wt = _width(seqs), _width(t_us)
+    head = np.zeros((n, 3 + ws + wt), np.uint8)
+    head[:, 0], head[:, 1], head[:, 2 + ws] = ord("s"), ord(","), ord(",")
+    head[:, 2 : 2 + ws] = _digits(seqs, ws)
+    head[:, 3 + ws :] = _digits(t_us, wt)
+    body = np.concatenate([head, cells.reshape(n, -1)], axis=1)
+    parts = [body]
+    if add_checksum:
+        xor = np.bitwise_xor.reduce(body, axis=1)
+        tail = np.empty((n, 3), np.uint8)
+        tail[:, 0], tail[:, 1], tail[:, 2] = ord("*"), _HEX[xor >> 4], _HEX[xor & 15]
+        parts.append(tail)
+    if garble is not None and garble.any():
+        column = head.shape[1] + 6 + wi  # last decimal of the first value: always present
+        hit = body[garble, column]
+        body[garble, column] = (hit - 47) % 10 + 48 if add_checksum else ord("x")
+    parts.append(np.full((n, 1), ord("\n"), np.uint8))
+    flat = np.concatenate(parts, axis=1).ravel()
+    return flat[flat != 0].tobytes()
+
+
+# --- the model ---------------------------------------------------------------------------
+
+
+class _Model:
+    """An exported model in the TFLM interpreter, with the settings a sketch would use."""
+
+    def __init__(self, model: Any, board: Board) -> None:
+        if not board.tflm:
+            raise ConfigError(
+                f"Board {board.name!r} cannot run TensorFlow Lite Micro ({board.note}) Open "
+                "the virtual board as a TFLM-capable board, e.g. sim://nano33ble?model=…"
+            )
+        from tinybench.tflm import TflmRunner
+
+        if isinstance(model, str | os.PathLike):
+            from tinybench.export import load_exported
+
+            model = load_exported(Path(model))
+        if hasattr(model, "read_tflite"):
+            tflite = model.read_tflite()
+        else:
+            tflite = getattr(model, "tflite", None) or Path(model.tflite_path).read_bytes()
+        self.runner = TflmRunner(tflite)
+        self.labels = tuple(model.labels)
+        self.window = int(model.window) if model.window else None
+        stride = getattr(model, "stride", None)
+        self.stride = int(stride) if stride else max(1, (self.window or 4) // 4)
+        norm = model.normalization or {"mean": [0.0], "std": [1.0]}
+        if not isinstance(norm, dict):
+            norm = {"mean": norm.mean, "std": norm.std, "fields": getattr(norm, "fields", None)}
+        self.mean = np.asarray(norm["mean"], dtype=np.float64)
+        self.std = np.asarray(norm["std"], dtype=np.float64)
+        self.fields = tuple(norm.get("fields") or ())
+        self.sample_rate_hz = getattr(model, "sample_rate_hz", None)
+        shape = self.runner.input.shape
+        self.input_bytes = int(np.prod(shape)) * np.dtype(self.runner.input.dtype).itemsize
+        outputs = int(np.prod(self.runner.output.shape))
+        if outputs != len(self.labels):
+            raise ConfigError(
+                f"The model has {outputs} outputs but {len(self.labels)} labels "
+                f"{self.labels!r}. Export it again with one label per output."
+            )
+        self._lock = threading.Lock()
+
+    def check_fields(self, fields: tuple[str, ...]) -> None:
+        """Check that the model reads windows of these sensor fields.
+
+        Raises:
+            ConfigError: The model was trained on other fields, or its input does not hold
+                a window of them.
+        """
+        if self.fields and self.fields != tuple(fields):
+            raise ConfigError(
+                f"The model was trained on fields {self.fields!r} but this sensor gives "
+                f"{tuple(fields)!r}. Export a model trained on this sensor's data."
+            )
+        if self.window is None:
+            return
+        values = int(np.prod(self.runner.input.shape))
+        if values != self.window * len(fields) or self.mean.size not in (1, len(fields)):
+            raise ConfigError(
+                f"The model's input {self.runner.input.shape} does not hold a window of "
+                f"{self.window} samples × {len(fields)} fields (normalization has "
+                f"{self.mean.size} means). Export a model trained on this sensor's fields."
+            )
+
+    def predict(self, window: np.ndarray) -> tuple[np.ndarray, int]:
+        """Return the dequantized scores for one window and the host Invoke time in µs."""
+        from tinybench.tflm import dequantize, quantize
+
+        x = quantize((window - self.mean) / self.std, self.runner.input)
+        x = x.reshape(self.runner.input.shape)
+        with self._lock:
+            start = time.perf_counter_ns()
+            raw = self.runner.invoke(x)
+            latency_us = (time.perf_counter_ns() - start) // 1000
+        return dequantize(raw, self.runner.output).ravel(), int(latency_us)
+
+    def run_raw(self, payload: bytes) -> bytes:
+        """Run the raw input tensor ``payload`` and return the raw output tensor bytes."""
+        spec = self.runner.input
+        x = np.frombuffer(payload, dtype=spec.dtype).reshape(spec.shape)
+        with self._lock:
+            return np.ascontiguousarray(self.runner.invoke(x)).tobytes()
+
+
+# --- the board ---------------------------------------------------------------------------
+
+
+class VirtualBoard:
+    """A board that answers protocol v1 from a synthetic sensor and, optionally, a model.
+
+    Connect a transport with :meth:`attach`, then give it every command line with
+    :meth:`handle` (it returns the reply lines); streamed lines go to the attached sink from
+    a background thread.
+
+    Args:
+        board: Board profile name (or :class:`~tinybench.boards.Board`); sets the sample rate.
+        source: The sensor: anything with ``fields``, ``units``, ``rate_hz`` and
+            ``stream(block)``, and for ``g`` ``labels`` and ``perform(label)``. Default:
+            ``GestureSynth(seed, rate_hz=board.imu_rate_hz)``.
+        model: An export folder (read with ``tinybench.export.load_exported``) or an
+            ``ExportedModel``; enables ``i`` and ``v``.
+        seed: Seed of the default source.
+        speed: Pace as a multiple of the board's rate; 0 streams as fast as possible.
+            Timestamps ``t_us`` always follow the nominal rate.
+        checksum: Append ``*HH`` checksums to every line.
+        garble: Probability that a streamed line is corrupted so its checksum fails.
+        drop: Probability that a sample is skipped, leaving a gap in sequence numbers.
+        unplug_after: Unplug after this many samples (sent or dropped).
+        fault_seed: Seed of the garble/drop draws; default ``seed``.
+
+    Raises:
+        ConfigError: An argument is out of range, the board is unknown, or the model does
+            not fit the board or the sensor.
+    """
+
+    def __init__(
+        self,
+        board: str | Board = "nano33ble",
+        source: Any = None,
+        model: Any = None,
+        *,
+        seed: int = 0,
+        speed: float = 1.0,
+        checksum: bool = True,
+        garble: float = 0.0,
+        drop: float = 0.0,
+        unplug_after: int | None = None,
+        fault_seed: int | None = None,
+    ) -> None:
+        self.board = get_board(board)
+        for name, value in (("garble", garble), ("drop", drop)):
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"{name} is a probability in [0, 1], got {value!r}.")
+        if not speed >= 0:
+            raise ConfigError(f"speed must be >= 0 (0 = as fast as possible), got {speed!r}.")
+        if unplug_after is not None and unplug_after < 0:
+            raise ConfigError(f"unplug_after must be >= 0 samples, got {unplug_after!r}.")
+        self.rate_hz = self.board.imu_rate_hz
+        self.source = source if source is not None else GestureSynth(seed, rate_hz=self.rate_hz)
+        rate = getattr(self.source, "rate_hz", self.rate_hz)
+        if abs(rate - self.rate_hz) > 1e-6:
+            raise ConfigError(
+                f"The source samples at {rate:g} Hz but {self.board.name} streams at "
+                f"{self.rate_hz:g} Hz. Make the source with rate_hz={self.rate_hz:g}."
+            )
+        self.seed, self.speed, self.checksum = seed, float(speed), bool(checksum)
+        self.garble, self.drop, self.unplug_after = float(garble), float(drop), unplug_after
+        self.model = _Model(model, self.board) if model is not None else None
+        fields = len(self.source.fields)
+        if self.model is not None:
+            self.model.check_fields(tuple(self.source.fields))
+            model_rate = self.model.sample_rate_hz
+            if model_rate and abs(float(model_rate) - self.rate_hz) > 0.5:
+                log.warning(
+                    "model was trained at %s Hz but %s streams at %s Hz",
+                    model_rate,
+                    self.board.name,
+                    self.rate_hz,
+                )
+        self._faults = np.random.default_rng(seed if fault_seed is None else fault_seed)
+        self._sink: Sink | None = None
+        self._on_unplug: Callable[[], None] | None = None
+        self._cond = threading.Condition()
+        self._mode: str | None = None  # "c" streaming samples, "i" inference, None idle
+        self._epoch = 0  # bumped by every mode change, so inference restarts its window
+        self._stopping = False
+        self._unplugged = False
+        self._thread: threading.Thread | None = None
+        self._boot = time.monotonic()
+        self._produced = 0  # samples taken from the sensor (sent or dropped)
+        self._next_t_us = 0
+        self._pred_seq = 0
+        self._out_seq = 0
+        self._fresh = False  # discard computed-but-unsent samples (after 'g')
+        self._clock0 = 0.0  # monotonic time when streaming started, for pacing
+        self._clocked = 0  # samples produced since then
+        self._stream: Iterator[np.ndarray] | None = None
+        self._pending = np.zeros((0, fields))
+        self._hist = np.zeros((0, fields))
+        self._since_start = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"VirtualBoard({self.board.name!r}, seed={self.seed}, speed={self.speed:g}, "
+            f"model={'yes' if self.model else 'no'})"
+        )
+
+    # -- transport side -------------------------------------------------------------------
+
+    def attach(self, sink: Sink, on_unplug: Callable[[], None] | None = None) -> None:
+        """Send streamed lines to ``sink`` and report an unplug to ``on_unplug``.
+
+        ``sink`` is called from the board's thread with ASCII bytes; it may block to apply
+        back-pressure and must not raise.
+        """
+        self._sink, self._on_unplug = sink, on_unplug
+
+    @property
+    def hello(self) -> Hello:
+        """The board's self-description, with ``virtual=1``."""
+        extra = {"seed": str(self.seed)}
+        if self.board.imu:
+            extra["imu"] = self.board.imu
+        gestures = getattr(self.source, "labels", ())
+        if gestures and hasattr(self.source, "perform"):
+            extra["gestures"] = ",".join(gestures)
+        if self.model is not None:
+            extra["latency"] = "host"  # latency_us is the host's TFLM Invoke time
+        return Hello(
+            board=self.board.name,
+            sensor="imu",
+            rate_hz=self.rate_hz,
+            fields=tuple(self.source.fields),
+            labels=self.model.labels if self.model is not None else (),
+            virtual=True,
+            units=tuple(getattr(self.source, "units", ())),
+            extra=extra,
+        )
+
+    @property
+    def unplugged(self) -> bool:
+        """True once the board has been unplugged."""
+        return self._unplugged
+
+    @property
+    def mode(self) -> str | None:
+        """``"c"`` while streaming samples, ``"i"`` during inference, ``None`` when idle."""
+        return self._mode
+
+    def handle(self, line: str | bytes) -> list[str]:
+        """Execute one command line from the host and return the reply lines.
+
+        Never raises for bad input: errors are answered with ``!`` lines, as a sketch would.
+        """
+        if self._unplugged:
+            return []
+        text = line.decode("latin-1") if isinstance(line, bytes) else line
+        if not text.strip():
+            return []
+        try:
+            command = parse_command(text)
+        except ProtocolError as exc:
+            return [self._error(str(exc))]
+        kind = command.kind
+        if kind == "?":
+            return [format_hello(self.hello, add_checksum=self.checksum)]
+        if kind == "x":
+            self._set_mode(None)
+            return []
+        if kind == "c":
+            self._set_mode("c")
+            return []
+        if kind == "g":
+            return self._perform(command.payload.decode("ascii"))
+        if self.model is None:
+            return [self._error(NO_MODEL_MESSAGE)]
+        if kind == "i":
+            if self.model.window is None:
+                return [self._error("the model takes no window of samples; only 'v' works")]
+            self._set_mode("i")
+            return []
+        return [self._validate(command.payload)]
+
+    def unplug(self) -> None:
+        """Pull the cable: stop at once and tell the transport, which reports it to the host."""
+        with self._cond:
+            if self._unplugged:
+                return
+            self._unplugged = self._stopping = True
+            self._mode = None
+            self._epoch += 1
+            self._cond.notify_all()
+        log.info("virtual %s unplugged after %d samples", self.board.name, self._produced)
+        if self._on_unplug is not None:
+            self._on_unplug()
+
+    def close(self) -> None:
+        """Stop the board's thread (the transport is closing). Safe to call twice."""
+        with self._cond:
+            self._stopping = True
+            self._mode = None
+            self._epoch += 1
+            self._cond.notify_all()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
+
+    # -- commands -------------------------------------------------------------------------
+
+    def _error(self, message: str) -> str:
+        return format_error(message, add_checksum=self.checksum)
+
+    def _set_mode(self, mode: str | None) -> None:
+        with self._cond:
+            if mode == self._mode:
+                return
+            if self._mode is None:  # starting: the clock starts now
+                self._clock0 = time.monotonic()
+                self._clocked = 0
+                now_us = int((self._clock0 - self._boot) * 1e6)
+                self._next_t_us = max(self._next_t_us, now_us)
+            self._mode = mode
+            self._epoch += 1
+            if mode is not None and self._thread is None and not self._stopping:
+                self._thread = threading.Thread(
+                    target=self._run, name=f"virtual {self.board.name}", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify_all()
+
+    def _perform(self, gesture: str) -> list[str]:
+        known = tuple(getattr(self.source, "labels", ()))
+        if not hasattr(self.source, "perform"):
+            return [self._error("this sensor cannot perform gestures; 'g' needs GestureSynth")]
+        if gesture not in known:
+            return [self._error(f"unknown gesture {gesture!r}; known: {', '.join(known)}")]
+        with self._cond:
+            # Between recordings nobody sees the arm move: start the new gesture clean.
+            self.source.perform(gesture, fade=self._mode is not None)
+        with self._cond:
+            self._fresh = True
+        return []
+
+    def _validate(self, payload: bytes) -> str:
+        assert self.model is not None
+        spec = self.model.runner.input
+        if len(payload) != self.model.input_bytes:
+            return self._error(
+                f"v needs {self.model.input_bytes} bytes, the input tensor {spec.shape} "
+                f"{spec.dtype}; got {len(payload)}"
+            )
+        data = self.model.run_raw(payload)
+        with self._cond:
+            seq, self._out_seq = self._out_seq, self._out_seq + 1
+        return format_output(seq, data, add_checksum=self.checksum)
+
+    # -- streaming ------------------------------------------------------------------------
+
+    def _take(self, n: int) -> np.ndarray:
+        """Return the next ``n`` samples of the source."""
+        if self._stream is None:
+            block = _FULL_SPEED_BLOCK if self.speed == 0 else _PACED_BLOCK
+            self._stream = iter(self.source.stream(block))
+        if self._fresh:
+            self._fresh = False
+            self._pending = self._pending[:0]
+        parts, have = [], 0
+        while have < n:
+            if not len(self._pending):
+                self._pending = np.asarray(next(self._stream), dtype=np.float64)
+            part, self._pending = self._pending[: n - have], self._pending[n - have :]
+            parts.append(part)
+            have += len(part)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _due(self) -> int:
+        """Samples due now (waits on the condition when none are); call with the lock held."""
+        if self.speed == 0:
+            return _FULL_SPEED_BLOCK
+        rate = self.rate_hz * self.speed
+        now = time.monotonic()
+        due = int((now - self._clock0) * rate) - self._clocked
+        if due > rate * _MAX_BEHIND_S:  # the sink blocked (nobody reading): no burst
+            self._clock0 = now - self._clocked / rate
+            due = 1
+        if due <= 0:
+            self._cond.wait(max(0.0, (self._clocked + 1) / rate - (now - self._clock0)))
+            return 0
+        return min(due, _FULL_SPEED_BLOCK)
+
+    def _run(self) -> None:
+        seen = -1
+        while True:
+            # Produce and hand over each block under the board's lock, so a block of an old
+            # mode or gesture can never arrive after the answer to a later command.
+            with self._cond:
+                while self._mode is None and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                mode, epoch = self._mode, self._epoch
+                n = self._due()
+                if n == 0:
+                    continue
+                if self.unplug_after is not None:
+                    n = min(n, self.unplug_after - self._produced)
+                first, t0 = self._produced, self._next_t_us
+                self._produced += max(n, 0)
+                self._clocked += max(n, 0)
+                self._next_t_us = t0 + round(max(n, 0) * 1e6 / self.rate_hz)
+                if epoch != seen:  # a new mode: inference starts with an empty window
+                    seen, self._hist, self._since_start = epoch, self._hist[:0], 0
+                if n > 0:
+                    try:
+                        values = self._take(n)
+                    except StopIteration:  # a recorded source ran out: the board goes away
+                        self.unplug()
+                        return
+                    try:
+                        data = (
+                            self._samples(first, t0, values) if mode == "c" else self._infer(values)
+                        )
+                    except TinybenchError as exc:  # the interpreter failed: say so, stop
+                        log.warning("virtual %s: %s", self.board.name, exc)
+                        data = self._error(f"inference failed: {exc}").encode("ascii")
+                        self._set_mode(None)
+                    if data and self._sink is not None:
+                        self._sink(data)
+                if self.unplug_after is not None and self._produced >= self.unplug_after:
+                    self.unplug()
+                    return
+
+    def _samples(self, first: int, t0: int, values: np.ndarray) -> bytes:
+        n = len(values)
+        index = np.arange(first, first + n, dtype=np.int64)
+        t_us = t0 + np.rint((index - first) * (1e6 / self.rate_hz)).astype(np.int64)
+        keep = self._faults.random(n) >= self.drop if self.drop else None
+        if keep is not None:
+            index, t_us, values = index[keep], t_us[keep], values[keep]
+        garble = self._faults.random(len(index)) < self.garble if self.garble else None
+        return format_sample_block(
+            index % _SEQ_MODULUS, t_us, values, add_checksum=self.checksum, garble=garble
+        )
+
+    def _infer(self, values: np.ndarray) -> bytes:
+        model = self.model
+        assert model is not None
+        w, s = model.window, model.stride
+        start = self._since_start
+        buf = np.concatenate([self._hist, values])
+        offset = len(self._hist)  # buf[offset + j] is sample number start + j
+        self._since_start = start + len(values)
+        self._hist = buf[-(w - 1) :] if w > 1 else buf[:0]
+        lines = []
+        first = w + -(-max(0, start + 1 - w) // s) * s  # first window end after ``start``
+        for k in range(first, self._since_start + 1, s):
+            end = offset + k - start
+            scores, latency = model.predict(buf[end - w : end])
+            line = format_prediction(self._pred_seq, latency, scores, add_checksum=self.checksum)
+            self._pred_seq += 1
+            if self.garble and self._faults.random() < self.garble:
+                line = _garble_line(line, self.checksum)
+            lines.append(line)
+        return "".join(lines).encode("ascii")
+
+
+def _garble_line(line: str, checksummed: bool) -> str:
+    """Corrupt one digit of ``line`` so its checksum fails (or it no longer parses)."""
+    body = line.rstrip("\n")
+    cut = body.rfind("*") if checksummed else len(body)
+    for i in range(cut - 1, -1, -1):
+        if body[i].isdigit():
+            swap = str((int(body[i]) + 1) % 10) if checksummed else "x"
+            return body[:i] + swap + body[i + 1 :] + "\n"
+    return line
+
+
+# --- the pseudo-terminal transport -------------------------------------------------------
+
+
+class PtyServer:
+    """A virtual board behind a pseudo-terminal, for programs that open a serial device.
+
+    The pty is in raw mode (no echo, no CR/LF translation). Stopping the server, or
+    unplugging its board, closes the master side, so a host reading the device sees an
+    unplug (pyserial: "device reports readiness to read but returned no data" or an I/O
+    error).
+
+    Args:
+        board: The virtual board to serve.
+
+    Attributes:
+        path: The device path to open, e.g. ``/dev/pts/7``.
+        board: The :class:`VirtualBoard`.
+    """
+
+    def __init__(self, board: VirtualBoard) -> None:
+        if not hasattr(os, "openpty"):
+            raise PortError(
+                "Pseudo-terminals need Linux or macOS. On this system open the virtual board "
+                "in-process instead: open_link('sim://nano33ble?seed=1')."
+            )
+        import tty  # POSIX only
+
+        self.board = board
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        os.set_blocking(self._master, False)
+        self.path = os.ttyname(self._slave)
+        self._io = threading.Lock()
+        self._closed = False
+        self._stop = threading.Event()
+        board.attach(self._write, self._on_unplug)
+        self._thread = threading.Thread(target=self._serve, name=f"pty {self.path}", daemon=True)
+        self._thread.start()
+
+    def __repr__(self) -> str:
+        return f"<PtyServer {self.path} {'serving' if self.alive else 'stopped'}>"
+
+    @property
+    def alive(self) -> bool:
+        """True while the pty is open and the board plugged in."""
+        return not self._closed and not self.board.unplugged
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view and not self._stop.is_set():
+            with self._io:
+                if self._closed:
+                    return
+                try:
+                    sent = os.write(self._master, view)
+                except BlockingIOError:
+                    sent = 0
+                except OSError:
+                    return
+            view = view[sent:]
+            if view:
+                with contextlib.suppress(OSError, ValueError):
+                    select.select([], [self._master], [], 0.05)
+
+    def _serve(self) -> None:
+        partial = b""
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([self._master], [], [], 0.05)
+            except (OSError, ValueError):
+                return
+            if not ready:
+                continue
+            with self._io:
+                if self._closed:
+                    return
+                try:
+                    data = os.read(self._master, 4096)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+            if not data:
+                time.sleep(0.05)  # no process has the device open
+                continue
+            *lines, partial = (partial + data).split(b"\n")
+            for line in lines:
+                replies = self.board.handle(line)
+                if replies:
+                    self._write("".join(replies).encode("ascii"))
+
+    def _on_unplug(self) -> None:
+        threading.Thread(target=self._shutdown, name=f"unplug {self.path}", daemon=True).start()
+
+    def _shutdown(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+        with self._io:
+            if self._closed:
+                return
+            self._closed = True
+            for fd in (self._master, self._slave):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def stop(self) -> None:
+        """Stop the board and close the pty (a host sees an unplug). Safe to call twice."""
+        self._stop.set()
+        self.board.close()
+        self._shutdown()
+
+    def __enter__(self) -> PtyServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_pty(board: str | Board = "nano33ble", **kwargs: Any) -> PtyServer:
+    """Start a :class:`VirtualBoard` behind a new pseudo-terminal and return the server.
+
+    Args:
+        board: Board profile name.
+        **kwargs: :class:`VirtualBoard` keyword arguments (``seed``, ``model``, ``speed``,
+            ``garble``, ``drop``, ``unplug_after``, ``checksum``…).
+
+    Example:
+        >>> with serve_pty(seed=1) as server:  # doctest: +SKIP
+        ...     link = open_link(server.path)
+    """
+    return PtyServer(VirtualBoard(board, **kwargs))
+
+
+def run_simulator(
+    board: str = "nano33ble",
+    seed: int = 1,
+    model: str | os.PathLike[str] | None = None,
+    speed: float = 1.0,
+    **kwargs: Any,
+) -> PtyServer:
+    """Start the virtual board on a pty for ``tinybench simulate``; the caller prints ``.path``.
+
+    Args:
+        board: Board profile name.
+        seed: Seed of the synthetic sensor.
+        model: Export folder of a model to run in inference mode, or ``None``.
+        speed: Pace as a multiple of the board's rate; 0 streams as fast as possible.
+        **kwargs: Further :class:`VirtualBoard` keyword arguments.
+    """
+    return serve_pty(board, seed=seed, model=model, speed=speed, **kwargs)
