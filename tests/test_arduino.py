@@ -141,6 +141,19 @@ def test_found_on_path_when_env_var_unset(fake, monkeypatch):
     assert fake.calls() == [["version", "--format", "json"]]
 
 
+def test_the_environment_check_finds_the_cli_the_same_way(fake, tmp_path, monkeypatch):
+    from tinybench.environment import check_environment
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no arduino-cli on PATH: only the variable
+    check = check_environment()["arduino-cli"]
+    assert check.found and check.version == "1.1.1"
+    missing = tmp_path / "no" / "arduino-cli"
+    monkeypatch.setenv("TINYBENCH_ARDUINO_CLI", str(missing))
+    check = check_environment()["arduino-cli"]
+    assert not check.found and not check.required
+    assert "TINYBENCH_ARDUINO_CLI" in check.hint and str(missing) in check.hint
+
+
 @pytest.mark.parametrize("version", ["1.0.0", "1.1.1", "1.2.0-rc1", "nightly-20250101"])
 def test_supported_versions_are_accepted(fake, monkeypatch, version):
     monkeypatch.setenv("FAKE_ARDUINO_CLI_VERSION", version)

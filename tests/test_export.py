@@ -3,8 +3,8 @@
 Every reference model is exported, its generated array parsed back and compared with the
 .tflite bytes, and the generated files compiled with g++ -std=c++17 -Wall -Werror and run
 (tests/cpp/check_export.cpp), against a stand-in MicroMutableOpResolver in tests/cpp/fake_tflm.
-Models the tests need beyond those are built in code by :func:`build_imu_model`, without
-TensorFlow.
+Models the tests need beyond those are built in code by
+:func:`model_factories.build_imu_model`, without TensorFlow.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from model_factories import build_imu_model
 
 from tinybench.errors import ExportError, UnsupportedOpError
 from tinybench.export import (
@@ -61,96 +62,6 @@ NASTY_LABELS = [
     "octal\\0 7",
     "ünïcödé,=*",
 ]
-
-
-def build_imu_model(
-    window: int = 8,
-    fields: int = 6,
-    classes: int = 3,
-    *,
-    dtype: str = "int8",
-    seed: int = 0,
-    op: str = "FULLY_CONNECTED",
-) -> bytes:
-    """Build a tiny IMU classifier flatbuffer in code: RESHAPE, FULLY_CONNECTED, SOFTMAX.
-
-    Input ``(1, window, fields)``, output ``(1, classes)``; int8 (full-integer quantized) or
-    float32. ``op`` replaces FULLY_CONNECTED's op code, to make a model with an op TFLM lacks.
-    """
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as schema
-
-    rng = np.random.default_rng(seed)
-    n = window * fields
-    buffers = [schema.BufferT()]
-
-    def buffer(values: np.ndarray) -> int:
-        entry = schema.BufferT()
-        entry.data = np.frombuffer(np.ascontiguousarray(values).tobytes(), dtype=np.uint8)
-        buffers.append(entry)
-        return len(buffers) - 1
-
-    def quant(scale: float, zero_point: int) -> object:
-        if dtype != "int8":
-            return None
-        params = schema.QuantizationParametersT()
-        params.scale, params.zeroPoint = [scale], [zero_point]
-        return params
-
-    def tensor(name: str, shape: tuple, kind: int, buf: int = 0, q: object = None) -> object:
-        t = schema.TensorT()
-        t.name, t.shape, t.type, t.buffer, t.quantization = name.encode(), list(shape), kind, buf, q
-        return t
-
-    types = schema.TensorType
-    act = types.INT8 if dtype == "int8" else types.FLOAT32
-    if dtype == "int8":
-        weights = rng.integers(-127, 128, size=(classes, n), dtype=np.int8)
-        bias, bias_type = rng.integers(-500, 500, size=classes).astype(np.int32), types.INT32
-    else:
-        weights = rng.normal(0, 0.3, size=(classes, n)).astype(np.float32)
-        bias, bias_type = rng.normal(0, 0.1, size=classes).astype(np.float32), types.FLOAT32
-    tensors = [
-        tensor("input", (1, window, fields), act, q=quant(0.05, 0)),
-        tensor("shape", (2,), types.INT32, buffer(np.array([1, n], np.int32))),
-        tensor("flat", (1, n), act, q=quant(0.05, 0)),
-        tensor("weights", (classes, n), act, buffer(weights), quant(0.01, 0)),
-        tensor("bias", (classes,), bias_type, buffer(bias), quant(0.0005, 0)),
-        tensor("logits", (1, classes), act, q=quant(0.1, 0)),
-        tensor("scores", (1, classes), act, q=quant(1 / 256, -128)),
-    ]
-    codes = []
-    for name in ("RESHAPE", op, "SOFTMAX"):
-        code = schema.OperatorCodeT()
-        code.builtinCode = getattr(schema.BuiltinOperator, name)
-        code.deprecatedBuiltinCode = min(code.builtinCode, 127)
-        code.version = 1
-        codes.append(code)
-
-    def operator(index: int, inputs: list, outputs: list, kind: int, options: object) -> object:
-        o = schema.OperatorT()
-        o.opcodeIndex, o.inputs, o.outputs = index, inputs, outputs
-        o.builtinOptionsType, o.builtinOptions = kind, options
-        return o
-
-    reshape = schema.ReshapeOptionsT()
-    reshape.newShape = [1, n]
-    softmax = schema.SoftmaxOptionsT()
-    softmax.beta = 1.0
-    kinds = schema.BuiltinOptions
-    graph = schema.SubGraphT()
-    graph.tensors, graph.inputs, graph.outputs, graph.name = tensors, [0], [6], b"main"
-    graph.operators = [
-        operator(0, [0, 1], [2], kinds.ReshapeOptions, reshape),
-        operator(1, [2, 3, 4], [5], kinds.FullyConnectedOptions, schema.FullyConnectedOptionsT()),
-        operator(2, [5], [6], kinds.SoftmaxOptions, softmax),
-    ]
-    model = schema.ModelT()
-    model.version, model.operatorCodes, model.subgraphs = 3, codes, [graph]
-    model.buffers, model.description = buffers, b"tinybench test model"
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
 
 
 @dataclass(frozen=True)

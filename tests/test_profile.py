@@ -176,6 +176,34 @@ def test_ram_budget_alone_can_fail(reference_models_dir: Path) -> None:
     assert "100,000" in str(caught.value)
 
 
+@pytest.mark.parametrize("board", ["nano33ble", "uno", "portenta_h7"])
+def test_profile_and_budget_give_the_same_figures_and_refusal(
+    reference_models_dir: Path, board: str
+) -> None:
+    from tinybench import budget
+
+    result = profile(reference_models_dir / "vww_96_int8.tflite", board)
+    report = budget.budget_for(result, board)
+    assert report == result.budget
+    assert report.flash_needed == result.flash_total_estimate
+    assert report.runtime_flash_estimate == result.runtime_flash_estimate
+    assert report.ram_needed == result.ram_total_estimate
+    assert (report.fits_flash, report.fits_ram, report.fits) == (
+        result.fits_flash,
+        result.fits_ram,
+        result.fits,
+    )
+    assert report.problems == result.problems
+    if result.fits:
+        assert check_budget(result) is result and budget.check_budget(result, board) == report
+        return
+    with pytest.raises(BudgetError) as from_profile:
+        check_budget(result)
+    with pytest.raises(BudgetError) as from_budget:
+        budget.check_budget(result, board)
+    assert str(from_profile.value) == str(from_budget.value)
+
+
 def test_on_board_equals_profiling_for_that_board(reference_models_dir: Path) -> None:
     path = reference_models_dir / "kws_ref_model.tflite"
     for board in ("uno", "portenta_h7", "nano_rp2040_connect"):

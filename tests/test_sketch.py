@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_export import build_imu_model
+from model_factories import build_imu_model
 
 from tinybench.errors import ConfigError, ExportError, SketchError
 from tinybench.export import ExportedModel, export_model

@@ -8,6 +8,7 @@ can fail becomes one error class from :mod:`tinybench.errors` whose message says
 :class:`~tinybench.errors.CoreMissingError` (with the ``core install`` command),
 :class:`~tinybench.errors.CompileError` (with the diagnostics) and
 :class:`~tinybench.errors.PortBusyError` (close the serial monitor or ``LiveSession``).
+Reading that output into results and errors is :mod:`tinybench.arduino_output`'s job.
 
 Before compiling a model's sketch, :meth:`ArduinoCli.compile` refuses a model that cannot fit the
 board (:func:`tinybench.budget.check_budget`) without calling arduino-cli at all. Where
@@ -17,28 +18,32 @@ would run.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import shlex
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tinybench.arduino_output import (
+    IMU_LIBRARIES,
+    CliRun,
+    CompileResult,
+    DetectedBoard,
+    Diagnostic,
+    InstalledCore,
+    UploadResult,
+    compile_error,
+    core_missing_error,
+    parse_compile_result,
+    parse_diagnostics,
+    upload_error,
+)
 from tinybench.boards import Board, board_for_usb_id, get_board, list_boards
 from tinybench.budget import check_budget
-from tinybench.errors import (
-    ArduinoCliError,
-    CliNotFoundError,
-    CompileError,
-    ConfigError,
-    CoreMissingError,
-    PortBusyError,
-    UploadError,
-)
+from tinybench.errors import ArduinoCliError, CliNotFoundError, CompileError, ConfigError
 
 __all__ = [
     "ENV_VAR",
@@ -49,6 +54,7 @@ __all__ = [
     "Diagnostic",
     "InstalledCore",
     "UploadResult",
+    "find_arduino_cli",
     "parse_diagnostics",
     "required_libraries",
 ]
@@ -72,207 +78,6 @@ _INSTALL_HINT = (
     "it would run."
 )
 
-_IMU_LIBRARIES = {
-    "LSM9DS1": "Arduino_LSM9DS1",
-    "BMI270+BMM150": "Arduino_BMI270_BMM150",
-    "LSM6DSOX": "Arduino_LSM6DSOX",
-}
-
-# Headers whose "No such file or directory" means a Library Manager library is missing.
-_HEADER_LIBRARIES = {
-    "Chirale_TensorFLowLite.h": "Chirale_TensorFLowLite",
-    **{f"{library}.h": library for library in _IMU_LIBRARIES.values()},
-}
-
-_DIAGNOSTIC = re.compile(
-    r"^(?P<file>.+?):(?P<line>\d+):(?:(?P<column>\d+):)?\s*"
-    r"(?P<severity>fatal error|error|warning|note):\s*(?P<message>.*)$"
-)
-_MISSING_PLATFORM = re.compile(r"Platform '(?P<platform>[^']+)' not found")
-_BUSY = (
-    "resource busy",
-    "port busy",
-    "port is busy",
-    "access is denied",
-    "permission denied",
-    "could not open port",
-)
-_PORT_NOT_FOUND = ("no such file or directory", "port not found", "serial port not found")
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """One compiler message with a location, parsed from ``file:line:col: severity: message``.
-
-    Attributes:
-        file: Source file as the compiler named it.
-        line: Line number, from 1.
-        column: Column, from 1, if the compiler gave one.
-        severity: ``"error"``, ``"fatal error"``, ``"warning"`` or ``"note"``.
-        message: The message text.
-    """
-
-    file: str
-    line: int
-    column: int | None
-    severity: str
-    message: str
-
-    @property
-    def is_error(self) -> bool:
-        """Whether this diagnostic stops the build (``error`` or ``fatal error``)."""
-        return self.severity in ("error", "fatal error")
-
-    def __str__(self) -> str:
-        column = f"{self.column}:" if self.column is not None else ""
-        return f"{self.file}:{self.line}:{column} {self.severity}: {self.message}"
-
-
-@dataclass(frozen=True)
-class CompileResult:
-    """What arduino-cli reported for one compile.
-
-    Attributes:
-        success: Whether arduino-cli reported success.
-        fqbn: The fully qualified board name compiled for.
-        sketch_dir: The sketch folder.
-        flash_used: Bytes of program storage (the ``text`` section), if reported.
-        flash_max: Maximum program size for the board, if reported.
-        ram_used: Bytes of static RAM (the ``data`` section), if reported.
-        ram_max: Maximum data size for the board, if reported.
-        diagnostics: Compiler messages with a location (warnings, notes).
-        build_path: Where arduino-cli put the build, as it reported it.
-        used_libraries: Libraries linked in, as ``name@version``.
-        platform: The core used, as ``id@version``.
-        argv: The exact command that was run.
-        compiler_out: arduino-cli's ``compiler_out`` text.
-    """
-
-    success: bool
-    fqbn: str
-    sketch_dir: Path
-    flash_used: int | None
-    flash_max: int | None
-    ram_used: int | None
-    ram_max: int | None
-    diagnostics: tuple[Diagnostic, ...]
-    build_path: Path | None
-    used_libraries: tuple[str, ...]
-    platform: str | None
-    argv: tuple[str, ...]
-    compiler_out: str = ""
-
-    @property
-    def flash_fraction(self) -> float | None:
-        """``flash_used / flash_max``, or ``None`` if either is unknown."""
-        return _fraction(self.flash_used, self.flash_max)
-
-    @property
-    def ram_fraction(self) -> float | None:
-        """``ram_used / ram_max``, or ``None`` if either is unknown."""
-        return _fraction(self.ram_used, self.ram_max)
-
-    def summary(self) -> str:
-        """Return one line with flash and RAM use, as measured by the real build."""
-        warnings = sum(1 for d in self.diagnostics if d.severity == "warning")
-        text = (
-            f"{self.sketch_dir.name} for {self.fqbn}: "
-            f"flash {_usage(self.flash_used, self.flash_max)}, "
-            f"RAM {_usage(self.ram_used, self.ram_max)} (static; the heap and stack come on top)"
-        )
-        return text + (f", {warnings} warning(s)" if warnings else "")
-
-
-@dataclass(frozen=True)
-class UploadResult:
-    """What arduino-cli reported for one upload.
-
-    Attributes:
-        fqbn: The fully qualified board name uploaded for.
-        port: The port uploaded through.
-        output: What the upload tool printed (stdout, then stderr).
-        new_port: The port the board came back on, if arduino-cli reported a change.
-        argv: The exact command that was run.
-    """
-
-    fqbn: str
-    port: str
-    output: str
-    new_port: str | None
-    argv: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class DetectedBoard:
-    """A port arduino-cli's ``board list`` found, and the board it recognised there.
-
-    Attributes:
-        address: Port address, e.g. ``/dev/ttyACM0`` or ``COM5``.
-        protocol: Discovery protocol, usually ``serial``.
-        label: Human-readable port label.
-        fqbn: FQBN of the first matching board, or ``None`` for an unknown device.
-        name: Name of the first matching board, or ``None``.
-        vid: USB vendor ID, if reported.
-        pid: USB product ID, if reported.
-        serial_number: USB serial number, if reported.
-        board: The tinybench board profile matched by USB ID or FQBN, or ``None``.
-    """
-
-    address: str
-    protocol: str
-    label: str
-    fqbn: str | None
-    name: str | None
-    vid: int | None
-    pid: int | None
-    serial_number: str | None
-    board: str | None
-
-
-@dataclass(frozen=True)
-class InstalledCore:
-    """An installed arduino-cli platform (core).
-
-    Attributes:
-        id: Platform id, e.g. ``arduino:mbed_nano``.
-        installed_version: Installed version.
-        latest_version: Newest version in the index, if known.
-        name: Human-readable name of the installed release.
-    """
-
-    id: str
-    installed_version: str
-    latest_version: str | None
-    name: str
-
-
-@dataclass(frozen=True)
-class _Run:
-    argv: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def result(self) -> dict[str, Any] | None:
-        return _json_object(self.stdout)
-
-    @property
-    def failure(self) -> dict[str, Any] | None:
-        return _json_object(self.stderr) or _json_object(self.stdout)
-
-    def error_text(self) -> str:
-        """Everything arduino-cli said about a failure, as plain text."""
-        parts: list[str] = []
-        for data in (self.failure, self.result):
-            if data:
-                parts.append(str(data.get("error", "")))
-                output = data.get("output") or {}
-                parts += [str(output.get("stdout", "")), str(output.get("stderr", ""))]
-        if not any(p.strip() for p in parts):
-            parts = [self.stderr, self.stdout]
-        return "\n".join(p.strip() for p in parts if p.strip())
-
 
 def required_libraries(board: str | Board) -> list[str]:
     """Return the Library Manager libraries tinybench's sketches need on ``board``.
@@ -282,32 +87,9 @@ def required_libraries(board: str | Board) -> list[str]:
     """
     profile = get_board(board)
     libraries = [profile.tflm_library] if profile.tflm_library else []
-    if profile.imu in _IMU_LIBRARIES:
-        libraries.append(_IMU_LIBRARIES[profile.imu])
+    if profile.imu in IMU_LIBRARIES:
+        libraries.append(IMU_LIBRARIES[profile.imu])
     return libraries
-
-
-def parse_diagnostics(text: str) -> tuple[Diagnostic, ...]:
-    """Parse the compiler's ``file:line[:col]: severity: message`` lines out of ``text``.
-
-    Lines without a location (``In function …``, source excerpts, carets) are skipped. Windows
-    drive letters in paths are kept whole.
-    """
-    found = []
-    for line in text.splitlines():
-        match = _DIAGNOSTIC.match(line.strip())
-        if match:
-            column = match["column"]
-            found.append(
-                Diagnostic(
-                    file=match["file"],
-                    line=int(match["line"]),
-                    column=int(column) if column else None,
-                    severity=match["severity"],
-                    message=match["message"].strip(),
-                )
-            )
-    return tuple(found)
 
 
 class ArduinoCli:
@@ -333,7 +115,7 @@ class ArduinoCli:
         config_file: str | os.PathLike[str] | None = None,
         timeout: float = 900.0,
     ) -> None:
-        self.executable = _locate(executable)
+        self.executable = find_arduino_cli(executable)
         self.config_file = Path(config_file) if config_file is not None else None
         self.timeout = timeout
         self.version = self._check_version()
@@ -506,14 +288,14 @@ class ArduinoCli:
         run = self._run(_compile_argv(self.executable, self.config_file, sketch, fqbn, build_path))
         data = run.result
         if data is None or "success" not in data:
-            raise _core_missing(run) or CompileError(
+            raise core_missing_error(run) or CompileError(
                 f"arduino-cli could not compile {sketch} for {fqbn}: {run.error_text()}",
                 run.stdout,
                 run.stderr,
             )
-        result = _compile_result(data, sketch, fqbn, run.argv)
+        result = parse_compile_result(data, sketch, fqbn, run.argv)
         if not result.success:
-            raise _core_missing(run) or _compile_error(data, result, run)
+            raise core_missing_error(run) or compile_error(data, result, run)
         log.info("compiled %s", result.summary())
         return result
 
@@ -547,7 +329,7 @@ class ArduinoCli:
             new_port = (data.get("updated_upload_port") or {}).get("address") or None
             output = "".join(str(data.get(key) or "") for key in ("stdout", "stderr"))
             return UploadResult(fqbn, port, output, new_port, run.argv)
-        raise _core_missing(run) or _upload_error(run, port)
+        raise core_missing_error(run) or upload_error(run, port)
 
     def _check_version(self) -> str:
         run = self._command(["version"])
@@ -588,10 +370,10 @@ class ArduinoCli:
             )
         return data
 
-    def _command(self, command: list[str]) -> _Run:
+    def _command(self, command: list[str]) -> CliRun:
         return self._run(_argv(self.executable, self.config_file, command))
 
-    def _run(self, argv: list[str]) -> _Run:
+    def _run(self, argv: list[str]) -> CliRun:
         log.info("running %s", shlex.join(argv))
         env = dict(os.environ, ARDUINO_UPDATER_ENABLE_NOTIFICATION="false")
         try:
@@ -616,11 +398,19 @@ class ArduinoCli:
                 _text(exc.stdout),
                 _text(exc.stderr),
             ) from exc
-        return _Run(tuple(argv), done.returncode, done.stdout, done.stderr)
+        return CliRun(tuple(argv), done.returncode, done.stdout, done.stderr)
 
 
-def _locate(executable: str | os.PathLike[str] | None) -> Path:
-    """Find the executable: the argument, then ``TINYBENCH_ARDUINO_CLI``, then ``PATH``."""
+def find_arduino_cli(executable: str | os.PathLike[str] | None = None) -> Path:
+    """Find the arduino-cli executable: the argument, then ``TINYBENCH_ARDUINO_CLI``, then ``PATH``.
+
+    Args:
+        executable: Path or name of the executable; ``None`` searches the environment variable,
+            then ``PATH``.
+
+    Raises:
+        CliNotFoundError: Nothing executable was found; the message says how to install it.
+    """
     if executable is not None:
         source, wanted = "the executable argument", os.fspath(executable)
     elif os.environ.get(ENV_VAR):
@@ -714,142 +504,6 @@ def _sketch_folder(sketch_dir: str | os.PathLike[str]) -> Path:
     return sketch
 
 
-def _compile_result(
-    data: dict[str, Any], sketch: Path, fqbn: str, argv: tuple[str, ...]
-) -> CompileResult:
-    builder = data.get("builder_result") or {}
-    sections = {s.get("name"): s for s in builder.get("executable_sections_size") or []}
-    text, ram = sections.get("text") or {}, sections.get("data") or {}
-    libraries = tuple(
-        f"{lib['name']}@{lib['version']}" if lib.get("version") else str(lib.get("name"))
-        for lib in builder.get("used_libraries") or []
-    )
-    platform = builder.get("board_platform") or {}
-    return CompileResult(
-        success=bool(data.get("success")),
-        fqbn=fqbn,
-        sketch_dir=sketch,
-        flash_used=_size(text.get("size"), text),
-        flash_max=text.get("max_size") or None,
-        ram_used=_size(ram.get("size"), ram),
-        ram_max=ram.get("max_size") or None,
-        diagnostics=parse_diagnostics(str(data.get("compiler_err") or "")),
-        build_path=Path(builder["build_path"]) if builder.get("build_path") else None,
-        used_libraries=libraries,
-        platform=f"{platform['id']}@{platform.get('version', '')}" if platform.get("id") else None,
-        argv=argv,
-        compiler_out=str(data.get("compiler_out") or ""),
-    )
-
-
-def _size(value: Any, section: dict[str, Any]) -> int | None:
-    # arduino-cli omits zero sizes (omitempty): a listed section without "size" used 0 bytes.
-    if value is None:
-        return 0 if section else None
-    return int(value)
-
-
-def _compile_error(data: dict[str, Any], result: CompileResult, run: _Run) -> CompileError:
-    error = str(data.get("error") or "")
-    target = f"{result.sketch_dir.name} for {result.fqbn}"
-    if "exceeds available space" in error or "Sketch too big" in result.compiler_out:
-        message = (
-            f"{target} is too big: flash {_usage(result.flash_used, result.flash_max)}, RAM "
-            f"{_usage(result.ram_used, result.ram_max)}. Shrink the model (int8, a smaller width) "
-            "or pick a bigger board; tinybench.budget.check_budget() tells before compiling."
-        )
-        return CompileError(message, run.stdout, run.stderr, result.diagnostics)
-    errors = [d for d in result.diagnostics if d.is_error]
-    missing = [d.message.split(":")[0] for d in errors if "No such file or directory" in d.message]
-    if missing:
-        steps = [
-            f"arduino-cli lib install {_HEADER_LIBRARIES[h]}"
-            if h in _HEADER_LIBRARIES
-            else f"arduino-cli lib search {Path(h).stem} (then lib install it)"
-            for h in dict.fromkeys(missing)
-        ]
-        message = (
-            f"{target} includes {', '.join(dict.fromkeys(missing))}, which no installed library "
-            f"provides. Install it: {'; '.join(steps)} (or ArduinoCli.install_board_support())."
-        )
-        return CompileError(message, run.stdout, run.stderr, result.diagnostics)
-    if errors:
-        listed = "\n".join(f"  {d}" for d in errors[:10])
-        more = f"\n  … and {len(errors) - 10} more" if len(errors) > 10 else ""
-        message = (
-            f"{target} did not compile ({len(errors)} error(s)):\n{listed}{more}\n"
-            "Fix the first error first: later ones often follow from it."
-        )
-        return CompileError(message, run.stdout, run.stderr, result.diagnostics)
-    detail = error or run.error_text() or str(data.get("compiler_err") or "")
-    return CompileError(
-        f"{target} did not compile: {detail.strip()}", run.stdout, run.stderr, result.diagnostics
-    )
-
-
-def _core_missing(run: _Run) -> CoreMissingError | None:
-    text = run.error_text()
-    match = _MISSING_PLATFORM.search(text)
-    if match is None:
-        return None
-    platform = match["platform"]
-    return CoreMissingError(
-        f"The core {platform!r} is not installed in arduino-cli. Install it with "
-        f"`arduino-cli core install {platform}` (or ArduinoCli().core_install({platform!r})); "
-        "it downloads once, then works offline. arduino-cli said: "
-        f"{text.splitlines()[0] if text else ''}",
-        run.stdout,
-        run.stderr,
-    )
-
-
-def _upload_error(run: _Run, port: str) -> UploadError:
-    text = run.error_text()
-    lowered = text.lower()
-    if any(sign in lowered for sign in _PORT_NOT_FOUND) and "busy" not in lowered:
-        return UploadError(
-            f"No board on port {port!r}: {text}\nPlug the board in and list the ports with "
-            "ArduinoCli().board_list() or `tinybench ports`; a board that was just reset may "
-            "come back on another port.",
-            run.stdout,
-            run.stderr,
-        )
-    if any(sign in lowered for sign in _BUSY):
-        return PortBusyError(
-            f"Port {port!r} is busy: another program holds it. Close the serial monitor "
-            "(Arduino IDE, screen, minicom) or stop the LiveSession / Link using it "
-            "(session.close()), then upload again. On Linux, 'Permission denied' with nothing "
-            f"else open means your user is not in the 'dialout' group. arduino-cli said: {text}",
-            run.stdout,
-            run.stderr,
-        )
-    if "binaries" in lowered or "compiled sketch" in lowered:
-        return UploadError(
-            f"Nothing to upload: {text}\nCompile the sketch first with ArduinoCli.compile(), "
-            "with the same build_path.",
-            run.stdout,
-            run.stderr,
-        )
-    return UploadError(
-        f"Uploading through {port!r} failed: {text}\nPress the board's reset button twice "
-        "(bootloader mode) and upload again.",
-        run.stdout,
-        run.stderr,
-    )
-
-
-def _json_object(text: str) -> dict[str, Any] | None:
-    """Return the JSON object in ``text``, skipping any plain-text lines before it."""
-    start = text.find("{")
-    if start < 0:
-        return None
-    try:
-        data, _ = json.JSONDecoder().raw_decode(text[start:])
-    except json.JSONDecodeError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def _parse_version(version: str) -> tuple[int, int, int] | None:
     match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", version.strip())
     return (int(match[1]), int(match[2]), int(match[3])) if match else None
@@ -860,18 +514,6 @@ def _hex_id(value: Any) -> int | None:
         return int(str(value), 16) if value else None
     except ValueError:
         return None
-
-
-def _fraction(used: int | None, maximum: int | None) -> float | None:
-    return used / maximum if used is not None and maximum else None
-
-
-def _usage(used: int | None, maximum: int | None) -> str:
-    if used is None:
-        return "not reported"
-    if not maximum:
-        return f"{used:,} B"
-    return f"{used:,} / {maximum:,} B ({used / maximum:.1%})"
 
 
 def _text(value: str | bytes | None) -> str:

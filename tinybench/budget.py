@@ -1,18 +1,25 @@
-"""Will this model fit this board? The flash and RAM budget check run before every compile.
+"""Will this model fit this board? The one set of flash and RAM rules, run before every compile.
 
-Flash: the model's bytes (exactly what the C array holds) plus the board's runtime estimate (core,
-TFLM runtime and sketch, without per-op kernels), so the figure is a lower bound: a model refused
-here cannot fit. RAM: the tensor arena measured by the TFLM interpreter, a 16-byte alignment
-margin and the board's own RAM estimate for the core and the sketch's buffers. The arena is never
-guessed: it comes from a :class:`~tinybench.profile.Profile`, from the caller, or from measuring
-the model with :func:`tinybench.tflm.measure_arena`.
+Flash: the model's bytes (exactly what the C array holds) plus the runtime estimate: the board's
+core, TFLM runtime and sketch, plus one kernel estimate per op type when the ops are known (a
+:class:`~tinybench.profile.Profile` knows them). Without the ops the figure is a lower bound: a
+model refused here cannot fit. RAM: the tensor arena measured by the TFLM interpreter (the larger
+of its allocation report and the smallest arena that allocates and invokes, rounded up to 16), a
+16-byte alignment margin and the board's own RAM estimate for the core and the sketch's buffers.
+The arena is never guessed: it comes from a profile, from the caller, or from measuring the model
+with :func:`tinybench.tflm.arena_report`.
 
-Boards that cannot run TensorFlow Lite Micro at all (``Board.tflm`` is False, the Uno) are refused
-whatever the model's size, and the refusal names the boards the model would fit.
+Boards that cannot run TensorFlow Lite Micro at all (``Board.tflm`` is False, the Uno) and models
+that cannot run on any microcontroller (float16, dynamic-range) are refused whatever their size,
+and the refusal names the boards the model would fit. :func:`tinybench.profile.profile` takes its
+budget figures from :class:`BudgetReport`, and :func:`tinybench.profile.check_budget` refuses
+through :func:`check_budget`, so the figures and the messages are the same everywhere.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +27,78 @@ from typing import Any
 from tinybench.boards import Board, get_board, list_boards
 from tinybench.errors import BudgetError, ConfigError
 
-__all__ = ["ARENA_ALIGNMENT_MARGIN", "BudgetReport", "budget_for", "check_budget"]
+__all__ = [
+    "ARENA_ALIGNMENT_MARGIN",
+    "DEFAULT_KERNEL_FLASH_ESTIMATE",
+    "KERNEL_FLASH_ESTIMATES",
+    "BudgetReport",
+    "arena_needed",
+    "budget_for",
+    "check_budget",
+    "kernel_flash_estimate",
+]
 
 ARENA_ALIGNMENT_MARGIN = 16
 """Bytes added to the measured arena for the ``alignas(16)`` placement of ``tensor_arena``."""
+
+#: Estimated flash bytes of one TFLM kernel (code and constant tables) in a Cortex-M4 ``-Os``
+#: build with CMSIS-NN, per op type. Order-of-magnitude figures, not measurements: a real
+#: compile (``tinybench.arduino``) replaces them with the linker's sizes.
+KERNEL_FLASH_ESTIMATES: dict[str, int] = {
+    "CONV_2D": 8_000,
+    "DEPTHWISE_CONV_2D": 8_000,
+    "TRANSPOSE_CONV": 6_000,
+    "FULLY_CONNECTED": 4_000,
+    "BATCH_MATMUL": 5_000,
+    "SVDF": 5_000,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": 12_000,
+    "SOFTMAX": 3_000,
+    "LOG_SOFTMAX": 3_000,
+    "AVERAGE_POOL_2D": 2_500,
+    "MAX_POOL_2D": 2_500,
+    "L2_POOL_2D": 2_500,
+    "ADD": 3_000,
+    "SUB": 3_000,
+    "MUL": 3_000,
+    "MEAN": 3_000,
+    "LOGISTIC": 2_500,
+    "TANH": 2_500,
+    "QUANTIZE": 2_000,
+    "DEQUANTIZE": 2_000,
+    "CONCATENATION": 1_500,
+    "PAD": 1_500,
+    "STRIDED_SLICE": 1_500,
+    "RELU": 1_000,
+    "RELU6": 1_000,
+    "RESHAPE": 600,
+    "SQUEEZE": 600,
+    "EXPAND_DIMS": 600,
+}
+#: Kernel flash estimate for op types missing from :data:`KERNEL_FLASH_ESTIMATES`.
+DEFAULT_KERNEL_FLASH_ESTIMATE = 2_000
+
+
+def kernel_flash_estimate(op_names: Iterable[str]) -> int:
+    """Return the estimated flash of the TFLM kernels for ``op_names`` (each op type once)."""
+    return sum(
+        KERNEL_FLASH_ESTIMATES.get(name, DEFAULT_KERNEL_FLASH_ESTIMATE) for name in set(op_names)
+    )
+
+
+def arena_needed(reported: int | None, required: int | None = None) -> int | None:
+    """Return the arena a sketch must reserve, or ``None`` if it was not measured.
+
+    Args:
+        reported: "Arena allocation total" from TFLM's allocation report.
+        required: The smallest arena that allocates and invokes, if measured.
+
+    Returns:
+        The larger of the two figures, rounded up to 16 bytes.
+    """
+    if reported is None:
+        return None
+    needed = reported if required is None else max(reported, required)
+    return -(-needed // 16) * 16
 
 
 @dataclass(frozen=True)
@@ -33,32 +108,49 @@ class BudgetReport:
     Attributes:
         board: The board the figures are for.
         model_bytes: Size of the ``.tflite`` flatbuffer, exactly what the C array holds.
-        arena_bytes: Tensor arena measured by the TFLM interpreter, or ``None`` when it was not
-            measured (the board cannot run TFLM, or the model already overflows flash).
+        arena_bytes: Tensor arena measured by the TFLM interpreter (its allocation report, or
+            the arena the caller gave), or ``None`` when it was not measured (the board cannot
+            run TFLM, or the model already overflows flash).
         not_runnable: Why the model cannot run on any microcontroller (a float16 or
             dynamic-range model, as its profile says), or ``None``.
+        arena_required_bytes: Smallest arena TFLM allocates and invokes the model in, if
+            measured; RAM counts the larger of this and ``arena_bytes``.
+        op_names: The model's op types, if known; each adds a kernel flash estimate.
     """
 
     board: Board
     model_bytes: int
     arena_bytes: int | None
     not_runnable: str | None = None
+    arena_required_bytes: int | None = None
+    op_names: tuple[str, ...] = ()
+
+    @property
+    def runtime_flash_estimate(self) -> int:
+        """The board's core, TFLM and sketch estimate, plus a kernel estimate per known op."""
+        return self.board.runtime_flash_bytes + kernel_flash_estimate(self.op_names)
 
     @property
     def flash_needed(self) -> int:
-        """Model bytes plus the board's runtime flash estimate: a lower bound."""
-        return self.model_bytes + self.board.runtime_flash_bytes
+        """Model bytes plus the runtime flash estimate (a lower bound when no ops are known)."""
+        return self.model_bytes + self.runtime_flash_estimate
+
+    @property
+    def arena_needed(self) -> int | None:
+        """The arena to reserve (see :func:`arena_needed`), or ``None`` if unmeasured."""
+        return arena_needed(self.arena_bytes, self.arena_required_bytes)
 
     @property
     def ram_needed(self) -> int | None:
         """Arena plus alignment margin plus the board's runtime RAM, or ``None`` if unmeasured."""
-        if self.arena_bytes is None:
+        arena = self.arena_needed
+        if arena is None:
             return None
-        return self.arena_bytes + ARENA_ALIGNMENT_MARGIN + self.board.runtime_ram_bytes
+        return arena + ARENA_ALIGNMENT_MARGIN + self.board.runtime_ram_bytes
 
     @property
     def fits_flash(self) -> bool:
-        """Whether the flash lower bound fits the board's maximum program size."""
+        """Whether the flash figure fits the board's maximum program size."""
         return self.flash_needed <= self.board.flash_bytes
 
     @property
@@ -77,28 +169,50 @@ class BudgetReport:
             and self.fits_ram is not False
         )
 
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Why the model cannot run on the board, one sentence each; empty if it fits."""
+        found = []
+        if self.not_runnable is not None:
+            found.append(f"not runnable on a microcontroller: {self.not_runnable}")
+        if not self.board.tflm:
+            found.append(f"{self.board.title} cannot run TensorFlow Lite Micro")
+        if not self.fits_flash:
+            found.append(self._flash_line())
+        if self.fits_ram is False:
+            found.append(self._ram_line())
+        return tuple(found)
+
     def summary(self) -> str:
         """Return the figures as a few human-readable lines."""
         board = self.board
-        lines = [
-            f"flash: needs at least {self.flash_needed:,} B (model {self.model_bytes:,} B + "
-            f"runtime estimate {board.runtime_flash_bytes:,} B); {board.name} has "
-            f"{board.flash_bytes:,} B" + _shortfall(self.flash_needed, board.flash_bytes)
-        ]
-        if self.ram_needed is None:
-            lines.append(f"RAM: arena not measured; {board.name} has {board.ram_bytes:,} B")
-        else:
-            lines.append(
-                f"RAM: needs {self.ram_needed:,} B (arena {self.arena_bytes:,} B measured in "
-                f"TFLM + {ARENA_ALIGNMENT_MARGIN} B alignment + runtime estimate "
-                f"{board.runtime_ram_bytes:,} B); {board.name} has {board.ram_bytes:,} B"
-                + _shortfall(self.ram_needed, board.ram_bytes)
-            )
+        lines = [self._flash_line(), self._ram_line()]
         if not board.tflm:
             lines.append(board.note or f"{board.name} cannot run TensorFlow Lite Micro.")
         if self.not_runnable is not None:
             lines.append(f"The model is not runnable on a microcontroller: {self.not_runnable}")
         return "\n".join(lines)
+
+    def _flash_line(self) -> str:
+        board = self.board
+        # Without the ops, the runtime has no kernels in it: the figure is a lower bound.
+        bound = "about" if self.op_names else "at least"
+        return (
+            f"flash: needs {bound} {self.flash_needed:,} B (model {self.model_bytes:,} B + "
+            f"runtime estimate {self.runtime_flash_estimate:,} B); {board.name} has "
+            f"{board.flash_bytes:,} B" + _shortfall(self.flash_needed, board.flash_bytes)
+        )
+
+    def _ram_line(self) -> str:
+        board = self.board
+        if self.ram_needed is None:
+            return f"RAM: arena not measured; {board.name} has {board.ram_bytes:,} B"
+        return (
+            f"RAM: needs {self.ram_needed:,} B (arena {self.arena_needed:,} B measured in "
+            f"TFLM + {ARENA_ALIGNMENT_MARGIN} B alignment + runtime estimate "
+            f"{board.runtime_ram_bytes:,} B); {board.name} has {board.ram_bytes:,} B"
+            + _shortfall(self.ram_needed, board.ram_bytes)
+        )
 
 
 def _shortfall(needed: int, available: int) -> str:
@@ -113,10 +227,11 @@ def budget_for(model: Any, board: str | Board, *, arena_bytes: int | None = None
     Args:
         model: The model: ``.tflite`` bytes, a path to a ``.tflite`` file or to an export folder
             holding ``model.tflite``, an object with a ``tflite`` bytes attribute (a ``Variant``),
-            or a ``Profile`` (anything with ``flash_model_bytes`` and ``arena_bytes``).
+            or a ``Profile`` (anything with ``flash_model_bytes`` and ``arena_bytes``, and
+            optionally ``arena_required_bytes`` and ``op_names``).
         board: Board name or :class:`~tinybench.boards.Board`.
         arena_bytes: The measured arena, if the caller already has it. Otherwise it is taken
-            from the profile or measured with :func:`tinybench.tflm.measure_arena`, and only
+            from the profile or measured with :func:`tinybench.tflm.arena_report`, and only
             when the board runs TFLM and the model fits its flash.
 
     Returns:
@@ -126,15 +241,23 @@ def budget_for(model: Any, board: str | Board, *, arena_bytes: int | None = None
         ConfigError: ``model`` is none of the accepted kinds, or a path does not exist.
         ProfileError: The model cannot run in TFLM at all (float16, dynamic-range).
     """
-    target = get_board(board)
-    model_bytes, tflite, known_arena, not_runnable = _model_figures(model)
-    if arena_bytes is None:
-        arena_bytes = known_arena
-    report = BudgetReport(target, model_bytes, arena_bytes, not_runnable)
-    if report.arena_bytes is None and tflite is not None and target.tflm and report.fits_flash:
-        from tinybench.tflm import measure_arena
+    report, tflite = _unmeasured_report(model, get_board(board))
+    if arena_bytes is not None:
+        report = dataclasses.replace(report, arena_bytes=arena_bytes, arena_required_bytes=None)
+    if (
+        report.arena_bytes is None
+        and tflite is not None
+        and report.board.tflm
+        and report.fits_flash
+    ):
+        from tinybench.tflm import arena_report
 
-        report = BudgetReport(target, model_bytes, measure_arena(tflite))
+        measured = arena_report(tflite)
+        report = dataclasses.replace(
+            report,
+            arena_bytes=measured.reported_bytes,
+            arena_required_bytes=measured.required_bytes,
+        )
     return report
 
 
@@ -150,8 +273,9 @@ def check_budget(model: Any, board: str | Board, *, arena_bytes: int | None = No
         The figures, when the model fits.
 
     Raises:
-        BudgetError: The board cannot run TFLM, or the model does not fit its flash or RAM. The
-            message gives both figures, the boards the model would fit, and how to shrink it.
+        BudgetError: The model cannot run on a microcontroller, the board cannot run TFLM, or
+            the model does not fit its flash or RAM. The message gives each problem with the
+            figures needed and available, the boards the model would fit, and how to shrink it.
     """
     report = budget_for(model, board, arena_bytes=arena_bytes)
     if report.fits:
@@ -160,16 +284,14 @@ def check_budget(model: Any, board: str | Board, *, arena_bytes: int | None = No
     if report.not_runnable is not None:
         headline = "The model cannot run on a microcontroller, so it cannot run on any board."
     elif not target.tflm:
-        headline = (
-            f"The {target.name} ({target.title}) cannot run TensorFlow Lite Micro, so it cannot "
-            "run this model."
-        )
+        headline = f"The model cannot run on the {target.name}."
     else:
         parts = [] if report.fits_flash else ["flash"]
         if report.fits_ram is False:
             parts.append("RAM")
         headline = f"The model does not fit the {target.name}'s {' and '.join(parts)}."
-    raise BudgetError(f"{headline}\n{report.summary()}\nNext step: {_advice(report)}")
+    lines = [headline, *report.problems, f"Next step: {_advice(report)}"]
+    raise BudgetError("\n".join(lines))
 
 
 def _advice(report: BudgetReport) -> str:
@@ -181,8 +303,7 @@ def _advice(report: BudgetReport) -> str:
     others = [
         board.name
         for board in list_boards()
-        if board.name != report.board.name
-        and BudgetReport(board, report.model_bytes, report.arena_bytes).fits
+        if board.name != report.board.name and dataclasses.replace(report, board=board).fits
     ]
     if not others:
         bigger = "no known board fits it as it is"
@@ -197,13 +318,21 @@ def _advice(report: BudgetReport) -> str:
     )
 
 
-def _model_figures(model: Any) -> tuple[int, bytes | None, int | None, str | None]:
-    """Return (model bytes, flatbuffer if available, arena if known, why not runnable)."""
+def _unmeasured_report(model: Any, board: Board) -> tuple[BudgetReport, bytes | None]:
+    """Return the figures known from ``model`` itself, and its flatbuffer if available."""
     if hasattr(model, "flash_model_bytes") and hasattr(model, "arena_bytes"):
         not_runnable = None
         if getattr(model, "runnable_on_mcu", True) is False:
             not_runnable = getattr(model, "reason", None) or "its profile says so"
-        return int(model.flash_model_bytes), None, model.arena_bytes, not_runnable
+        report = BudgetReport(
+            board,
+            int(model.flash_model_bytes),
+            model.arena_bytes,
+            not_runnable,
+            arena_required_bytes=getattr(model, "arena_required_bytes", None),
+            op_names=tuple(getattr(model, "op_names", ())),
+        )
+        return report, None
     tflite = getattr(model, "tflite", model)
     if isinstance(tflite, bytes | bytearray | memoryview):
         data = bytes(tflite)
@@ -224,4 +353,4 @@ def _model_figures(model: Any) -> tuple[int, bytes | None, int | None, str | Non
         )
     if not data:
         raise ConfigError("The model is empty (0 bytes). Export or convert the model again.")
-    return len(data), data, None, None
+    return BudgetReport(board, len(data), None), data

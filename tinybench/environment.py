@@ -1,7 +1,8 @@
 """Checking the environment: which Python, libraries and tools tinybench can use here.
 
-:func:`check_environment` looks at installed package metadata and at ``PATH``; it imports no
-heavy library (TensorFlow is not imported), so it answers in well under a second.
+:func:`check_environment` looks at installed package metadata, at ``PATH`` and, for
+arduino-cli, at ``TINYBENCH_ARDUINO_CLI`` first (as :class:`~tinybench.arduino.ArduinoCli` does);
+it imports no heavy library (TensorFlow is not imported), so it answers in well under a second.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 import platform
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from importlib import metadata
+
+from tinybench.arduino import ENV_VAR, find_arduino_cli
+from tinybench.errors import CliNotFoundError
 
 __all__ = ["Check", "EnvironmentReport", "check_environment"]
 
@@ -131,8 +135,12 @@ def _package(name: str, dist: str, required: bool, purpose: str) -> Check:
 def _arduino_cli() -> Check:
     purpose = "compiling and uploading sketches (optional: the virtual board needs none)"
     hint = "install it from arduino.github.io/arduino-cli to compile for real boards"
-    path = shutil.which("arduino-cli")
-    if path is None:
+    try:
+        path = find_arduino_cli()
+    except CliNotFoundError as exc:
+        log.info("%s", exc)
+        if os.environ.get(ENV_VAR):
+            hint = f"{ENV_VAR}={os.environ[ENV_VAR]!r} is not an executable: fix or unset it"
         return Check("arduino-cli", False, None, False, purpose, hint)
     try:
         done = subprocess.run(

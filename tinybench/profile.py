@@ -17,6 +17,9 @@ accuracy in TFLM: the kernels the board runs. What each figure is:
   margin) plus the board's RAM estimate for the core and sketch.
 - ``latency_ms_estimate``: MACs x cycles per MAC (int8 or float, per board) / clock.
 
+The flash, RAM and fit figures follow :mod:`tinybench.budget`'s rules (:attr:`Profile.budget`),
+and :func:`check_budget` refuses through :func:`tinybench.budget.check_budget`.
+
 Float16 and dynamic-range models are not runnable on a microcontroller: they get no arena,
 no latency and ``fits=False``, and their accuracy comes from LiteRT (``interpreter="litert"``).
 """
@@ -31,8 +34,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tinybench.boards import Board, get_board, list_boards
-from tinybench.errors import BudgetError, ConfigError, DatasetError, ProfileError
+from tinybench import budget as budget_rules
+from tinybench.boards import Board, get_board
+from tinybench.budget import DEFAULT_KERNEL_FLASH_ESTIMATE, KERNEL_FLASH_ESTIMATES, BudgetReport
+from tinybench.errors import ConfigError, DatasetError, ProfileError
 from tinybench.tflite_model import OpInfo, load_model_bytes, read_model
 from tinybench.tflm import LiteRtRunner, Runner, TflmRunner, arena_report, dequantize, quantize
 
@@ -48,43 +53,6 @@ __all__ = [
     "profile",
 ]
 
-#: Estimated flash bytes of one TFLM kernel (code and constant tables) in a Cortex-M4 ``-Os``
-#: build with CMSIS-NN, per op type. Order-of-magnitude figures, not measurements: a real
-#: compile (``tinybench.arduino``) replaces them with the linker's sizes.
-KERNEL_FLASH_ESTIMATES: dict[str, int] = {
-    "CONV_2D": 8_000,
-    "DEPTHWISE_CONV_2D": 8_000,
-    "TRANSPOSE_CONV": 6_000,
-    "FULLY_CONNECTED": 4_000,
-    "BATCH_MATMUL": 5_000,
-    "SVDF": 5_000,
-    "UNIDIRECTIONAL_SEQUENCE_LSTM": 12_000,
-    "SOFTMAX": 3_000,
-    "LOG_SOFTMAX": 3_000,
-    "AVERAGE_POOL_2D": 2_500,
-    "MAX_POOL_2D": 2_500,
-    "L2_POOL_2D": 2_500,
-    "ADD": 3_000,
-    "SUB": 3_000,
-    "MUL": 3_000,
-    "MEAN": 3_000,
-    "LOGISTIC": 2_500,
-    "TANH": 2_500,
-    "QUANTIZE": 2_000,
-    "DEQUANTIZE": 2_000,
-    "CONCATENATION": 1_500,
-    "PAD": 1_500,
-    "STRIDED_SLICE": 1_500,
-    "RELU": 1_000,
-    "RELU6": 1_000,
-    "RESHAPE": 600,
-    "SQUEEZE": 600,
-    "EXPAND_DIMS": 600,
-}
-#: Kernel flash estimate for op types missing from :data:`KERNEL_FLASH_ESTIMATES`.
-DEFAULT_KERNEL_FLASH_ESTIMATE = 2_000
-
-_RAM_ALIGNMENT_MARGIN = 16
 _INT_QUANTIZATIONS = frozenset({"int8", "int16x8"})
 
 
@@ -152,31 +120,21 @@ class Profile:
         return tuple(sorted({op.name for op in self.ops}))
 
     @property
-    def problems(self) -> tuple[str, ...]:
-        """Why the model does not fit the board, one sentence each; empty if it fits."""
-        b = self.board
-        found = []
-        if not self.runnable_on_mcu:
-            found.append(f"not runnable on a microcontroller: {self.reason}")
-        if not b.tflm:
-            found.append(f"{b.title} cannot run TensorFlow Lite Micro")
-        if not self.fits_flash:
-            found.append(
-                f"flash: needs ~{self.flash_total_estimate:,} B (model "
-                f"{self.flash_model_bytes:,} + runtime ~{self.runtime_flash_estimate:,}) of "
-                f"{b.flash_bytes:,} B"
-            )
-        if self.ram_total_estimate is not None and not self.fits_ram:
-            found.append(
-                f"RAM: needs ~{self.ram_total_estimate:,} B (arena {self._arena_needed:,} + "
-                f"alignment {_RAM_ALIGNMENT_MARGIN} + core and sketch ~{b.runtime_ram_bytes:,})"
-                f" of {b.ram_bytes:,} B"
-            )
-        return tuple(found)
+    def budget(self) -> BudgetReport:
+        """The flash and RAM figures on :attr:`board`, from :mod:`tinybench.budget`'s rules."""
+        return BudgetReport(
+            self.board,
+            self.flash_model_bytes,
+            self.arena_bytes,
+            None if self.runnable_on_mcu else self.reason,
+            arena_required_bytes=self.arena_required_bytes,
+            op_names=self.op_names,
+        )
 
     @property
-    def _arena_needed(self) -> int:
-        return _arena_needed(self.arena_bytes, self.arena_required_bytes) or 0
+    def problems(self) -> tuple[str, ...]:
+        """Why the model does not fit the board, one sentence each; empty if it fits."""
+        return self.budget.problems
 
     def on_board(self, board: str | Board) -> Profile:
         """Return this profile with the budget figures recomputed for another board."""
@@ -184,13 +142,8 @@ class Profile:
         return dataclasses.replace(
             self,
             board=board,
-            **_budget(
-                board,
-                op_names=self.op_names,
-                flash_model_bytes=self.flash_model_bytes,
-                arena_bytes=self.arena_bytes,
-                arena_required_bytes=self.arena_required_bytes,
-                runnable=self.runnable_on_mcu,
+            **_board_figures(
+                dataclasses.replace(self.budget, board=board),
                 quantization=self.quantization,
                 macs=self.macs,
             ),
@@ -343,12 +296,20 @@ def profile(
         accuracy = evaluate(runner, dataset, labels=labels)
         samples = len(_unpack(dataset)[1])
     flash_model_bytes = len(data)
+    budget_report = BudgetReport(
+        board,
+        flash_model_bytes,
+        arena.reported_bytes if arena else None,
+        None if runnable else info.mcu_reason,
+        arena_required_bytes=arena.required_bytes if arena else None,
+        op_names=info.op_names,
+    )
     return Profile(
         board=board,
         flash_model_bytes=flash_model_bytes,
         gzip_bytes=len(gzip.compress(data, compresslevel=9, mtime=0)),
-        arena_bytes=arena.reported_bytes if arena else None,
-        arena_required_bytes=arena.required_bytes if arena else None,
+        arena_bytes=budget_report.arena_bytes,
+        arena_required_bytes=budget_report.arena_required_bytes,
         runnable_on_mcu=runnable,
         reason=info.mcu_reason,
         quantization=info.quantization,
@@ -359,16 +320,7 @@ def profile(
         accuracy=accuracy,
         samples=samples,
         interpreter="tflm" if runnable else "litert",
-        **_budget(
-            board,
-            op_names=info.op_names,
-            flash_model_bytes=flash_model_bytes,
-            arena_bytes=arena.reported_bytes if arena else None,
-            arena_required_bytes=arena.required_bytes if arena else None,
-            runnable=runnable,
-            quantization=info.quantization,
-            macs=info.macs,
-        ),
+        **_board_figures(budget_report, quantization=info.quantization, macs=info.macs),
     )
 
 
@@ -408,6 +360,9 @@ def evaluate(
 def check_budget(model: Profile | bytes | str | Path, board: str | Board | None = None) -> Profile:
     """Return the model's profile if it can run on the board; raise with the figures if not.
 
+    The fit rules and the message are :func:`tinybench.budget.check_budget`'s, applied to the
+    profile's figures (its kernels included in the flash estimate).
+
     Args:
         model: A :class:`Profile`, or model bytes or path (profiled without data).
         board: Board to check; defaults to the profile's board (or ``"nano33ble"``).
@@ -427,13 +382,7 @@ def check_budget(model: Profile | bytes | str | Path, board: str | Board | None 
             f"This {result.quantization} model is not runnable on a microcontroller: "
             f"{result.reason}. Quantize it to int8 before compiling for {b.title}."
         )
-    if not result.fits:
-        capable = ", ".join(x.name for x in list_boards() if x.tflm)
-        raise BudgetError(
-            f"The model does not fit {b.title} ({b.name}): {'; '.join(result.problems)}. "
-            "Shrink the model (int8 quantization, fewer filters or units, a smaller input "
-            f"window) or choose a board with more memory that runs TFLM ({capable})."
-        )
+    budget_rules.check_budget(result, b)
     return result
 
 
@@ -444,33 +393,11 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _arena_needed(reported: int | None, required: int | None) -> int | None:
-    if reported is None or required is None:
-        return None
-    return -(-max(reported, required) // 16) * 16
-
-
-def _budget(
-    board: Board,
-    *,
-    op_names: tuple[str, ...],
-    flash_model_bytes: int,
-    arena_bytes: int | None,
-    arena_required_bytes: int | None,
-    runnable: bool,
-    quantization: str,
-    macs: int,
-) -> dict[str, Any]:
-    """Figures that depend on the board: flash and RAM totals, fit, latency."""
-    kernels = sum(KERNEL_FLASH_ESTIMATES.get(n, DEFAULT_KERNEL_FLASH_ESTIMATE) for n in op_names)
-    runtime_flash = board.runtime_flash_bytes + kernels
-    flash_total = flash_model_bytes + runtime_flash
-    arena = _arena_needed(arena_bytes, arena_required_bytes)
-    ram_total = None if arena is None else arena + _RAM_ALIGNMENT_MARGIN + board.runtime_ram_bytes
-    fits_flash = flash_total <= board.flash_bytes
-    fits_ram = ram_total is not None and ram_total <= board.ram_bytes
+def _board_figures(report: BudgetReport, *, quantization: str, macs: int) -> dict[str, Any]:
+    """Figures that depend on the board: flash and RAM totals and fit (``report``'s), latency."""
+    board = report.board
     latency = None
-    if runnable:
+    if report.not_runnable is None:
         cycles = (
             board.cycles_per_mac_int8
             if quantization in _INT_QUANTIZATIONS
@@ -478,12 +405,12 @@ def _budget(
         )
         latency = macs * cycles / board.clock_hz * 1000.0
     return {
-        "runtime_flash_estimate": runtime_flash,
-        "flash_total_estimate": flash_total,
-        "ram_total_estimate": ram_total,
-        "fits_flash": fits_flash,
-        "fits_ram": fits_ram,
-        "fits": runnable and board.tflm and fits_flash and fits_ram,
+        "runtime_flash_estimate": report.runtime_flash_estimate,
+        "flash_total_estimate": report.flash_needed,
+        "ram_total_estimate": report.ram_needed,
+        "fits_flash": report.fits_flash,
+        "fits_ram": report.fits_ram is True,
+        "fits": report.fits,
         "latency_ms_estimate": latency,
     }
 

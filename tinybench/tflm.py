@@ -39,6 +39,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from tinybench.budget import ARENA_ALIGNMENT_MARGIN
 from tinybench.errors import ConfigError, ProfileError
 from tinybench.tflite_model import ModelInfo, TensorInfo, load_model_bytes, read_model
 
@@ -57,8 +58,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Bytes added to an arena so that an ``alignas(16)`` buffer always has room to align.
-ARENA_ALIGNMENT_MARGIN = 16
 #: TFLM segfaults with arenas this small or smaller; never pass one.
 _MIN_SAFE_ARENA = 257
 _MAX_ARENA = 1 << 26
