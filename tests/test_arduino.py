@@ -242,7 +242,7 @@ def test_compile_reads_flash_and_ram_exactly_as_printed(fake, tmp_path, referenc
     a = cli.compile(make_sketch(tmp_path / "a", model=small, arena=1504), "nano33ble")
     b = cli.compile(
         make_sketch(
-            tmp_path / "b", model=large, arena=7584, includes=("Chirale_TensorFLowLite.h",)
+            tmp_path / "b", model=large, arena=7584, includes=("Chirale_TensorFlowLite.h",)
         ),
         "nano33ble",
     )
@@ -299,7 +299,7 @@ def test_compile_error_carries_parsed_diagnostics(fake, tmp_path, monkeypatch):
 
 def test_missing_library_says_which_to_install(fake, tmp_path):
     fake.install(cores={"arduino:mbed_nano": "4.2.1"})
-    sketch = make_sketch(tmp_path, includes=("Chirale_TensorFLowLite.h",))
+    sketch = make_sketch(tmp_path, includes=("Chirale_TensorFlowLite.h",))
     with pytest.raises(CompileError) as err:
         ArduinoCli().compile(sketch, "nano33ble")
     assert "arduino-cli lib install Chirale_TensorFLowLite" in str(err.value)

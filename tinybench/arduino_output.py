@@ -43,7 +43,7 @@ IMU_LIBRARIES = {
 
 # Headers whose "No such file or directory" means a Library Manager library is missing.
 _HEADER_LIBRARIES = {
-    "Chirale_TensorFLowLite.h": "Chirale_TensorFLowLite",
+    "Chirale_TensorFlowLite.h": "Chirale_TensorFLowLite",
     **{f"{library}.h": library for library in IMU_LIBRARIES.values()},
 }
 
