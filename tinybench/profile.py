@@ -38,7 +38,7 @@ from tinybench import budget as budget_rules
 from tinybench.boards import Board, get_board
 from tinybench.budget import DEFAULT_KERNEL_FLASH_ESTIMATE, KERNEL_FLASH_ESTIMATES, BudgetReport
 from tinybench.errors import ConfigError, DatasetError, ProfileError
-from tinybench.tflite_model import OpInfo, load_model_bytes, read_model
+from tinybench.tflite_model import OpInfo, load_model
 from tinybench.tflm import LiteRtRunner, Runner, TflmRunner, arena_report, dequantize, quantize
 
 if TYPE_CHECKING:
@@ -284,9 +284,8 @@ def profile(
         DatasetError: The dataset does not match the model.
         ConfigError: Unknown board, or labels that do not match the model's outputs.
     """
-    data = load_model_bytes(tflite)
+    data, info = load_model(tflite)
     board = get_board(board)
-    info = read_model(data)
     info.check_tflm_ops()
     runnable = info.runnable_on_mcu
     arena = arena_report(data) if runnable else None

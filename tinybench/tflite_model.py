@@ -34,6 +34,7 @@ __all__ = [
     "ModelInfo",
     "OpInfo",
     "TensorInfo",
+    "load_model",
     "load_model_bytes",
     "read_model",
     "tflm_resolver_method",
@@ -404,11 +405,24 @@ def read_model(model: bytes | bytearray | memoryview | str | Path) -> ModelInfo:
     Raises:
         ProfileError: The data is not a TFLite flatbuffer, or the file cannot be read.
     """
+    return load_model(model)[1]
+
+
+def load_model(model: bytes | bytearray | memoryview | str | Path) -> tuple[bytes, ModelInfo]:
+    """Return a model's bytes and its parsed :class:`ModelInfo`, reading a path only once.
+
+    Errors about a file name the file.
+
+    Raises:
+        ProfileError: The data is not a TFLite flatbuffer, or the file cannot be read.
+    """
     data = load_model_bytes(model)
     schema = _schema()
+    where = "" if isinstance(model, bytes | bytearray | memoryview) else f" ({str(model)!r})"
     if len(data) < 8 or data[4:8] != _TFLITE_IDENTIFIER:
         raise ProfileError(
-            f"Not a .tflite model: {len(data)} bytes whose file identifier is {data[4:8]!r}, "
+            f"Not a .tflite model{where}: {len(data)} bytes whose file identifier is "
+            f"{data[4:8]!r}, "
             f"expected {_TFLITE_IDENTIFIER!r}. Pass the bytes of TFLiteConverter.convert() "
             "or the path of a .tflite file."
         )
@@ -416,10 +430,10 @@ def read_model(model: bytes | bytearray | memoryview | str | Path) -> ModelInfo:
         model_t = schema.ModelT.InitFromPackedBuf(data, 0)
     except Exception as exc:  # the generated parser raises whatever the bad offsets cause
         raise ProfileError(
-            f"The .tflite flatbuffer ({len(data)} bytes) is corrupt: {exc!r}. "
+            f"The .tflite flatbuffer{where} ({len(data)} bytes) is corrupt: {exc!r}. "
             "Convert the model again; a truncated download or copy is the usual cause."
         ) from None
-    return _model_info(model_t, len(data), schema)
+    return data, _model_info(model_t, len(data), schema)
 
 
 # --- parsing -------------------------------------------------------------------------------

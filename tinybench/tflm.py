@@ -41,7 +41,7 @@ import numpy as np
 
 from tinybench.budget import ARENA_ALIGNMENT_MARGIN
 from tinybench.errors import ConfigError, ProfileError
-from tinybench.tflite_model import ModelInfo, TensorInfo, load_model_bytes, read_model
+from tinybench.tflite_model import ModelInfo, TensorInfo, load_model, read_model
 
 __all__ = [
     "ARENA_ALIGNMENT_MARGIN",
@@ -167,8 +167,8 @@ def arena_report(tflite: bytes | str | Path) -> ArenaReport:
         UnsupportedOpError: The model uses ops TFLM lacks.
         ProfileError: TFLM cannot run the model (float16, dynamic-range, or it failed).
     """
-    data = load_model_bytes(tflite)
-    _require_runnable(read_model(data))
+    data, info = load_model(tflite)
+    _require_runnable(info)
     key = hashlib.sha256(data).hexdigest()
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
@@ -263,8 +263,7 @@ class TflmRunner(_RunnerBase):
     interpreter = "tflm"
 
     def __init__(self, tflite: bytes | str | Path, arena_size: int | None = None) -> None:
-        self._data = load_model_bytes(tflite)
-        self.model = read_model(self._data)
+        self._data, self.model = load_model(tflite)
         _require_runnable(self.model)
         self.input, self.output = _single_io(self.model)
         if arena_size is not None and arena_size < _MIN_SAFE_ARENA:
@@ -347,8 +346,7 @@ class LiteRtRunner(_RunnerBase):
     interpreter = "litert"
 
     def __init__(self, tflite: bytes | str | Path, *, reference_kernels: bool = False) -> None:
-        self._data = load_model_bytes(tflite)
-        self.model = read_model(self._data)
+        self._data, self.model = load_model(tflite)
         self.input, self.output = _single_io(self.model)
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
