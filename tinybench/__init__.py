@@ -38,9 +38,11 @@ _EXPORTS: dict[str, str] = {
     "serve_pty": "sim",
     # capture and data
     "Recorder": "capture",
-    "Session": "capture",
     "record_dataset": "capture",
+    "Session": "sessions",
+    "validate_name": "sessions",
     "Dataset": "dataset",
+    "prepare": "dataset",
     "check_environment": "environment",
     # training and optimization
     "fit": "train",
@@ -48,17 +50,27 @@ _EXPORTS: dict[str, str] = {
     "Recipe": "optimize",
     "make_variant": "optimize",
     "Profile": "profile",
+    "read_model": "tflite_model",
+    "TflmRunner": "tflm",
+    "check_budget": "budget",
     "run_sweep": "sweep",
+    "SweepGrid": "sweep",
+    "plot_tradeoff": "plots",
     # deployment
     "export_model": "export",
     "load_exported": "export",
     "render_sketch": "sketch",
     "ArduinoCli": "arduino",
     "CompileResult": "arduino",
+    "deploy": "deploy",
     "LiveSession": "live",
     "validate": "validation",
-    # notebooks
+    "ValidationReport": "validation",
+    # widgets and notebooks
+    "CapturePanel": "widgets",
+    "LiveView": "widgets",
     "run_notebook": "notebook_runner",
+    "run_demo": "demo",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
