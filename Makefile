@@ -5,6 +5,10 @@
 
 PYTHON ?= python3
 VENV   := .venv
+# A classroom without internet: `make wheelhouse` once on a connected machine, copy the folder
+# with the repo, and every install then comes from it.
+WHEELHOUSE ?= wheelhouse
+PIP_FROM := $(if $(wildcard $(WHEELHOUSE)/*.whl),--no-index --find-links $(WHEELHOUSE),)
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tinybench-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -12,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export MPLBACKEND := Agg
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install demo test lab lint format bench dataset clean help
+.PHONY: install demo test lab lint format bench dataset wheelhouse clean help
 
 help:
 	@echo "make demo   - set up .venv and run the notebooks end to end on the virtual board"
@@ -20,11 +24,12 @@ help:
 	@echo "make lab    - set up .venv and start JupyterLab with the tinybench kernel"
 	@echo "make lint   - ruff check and format check"
 	@echo "make bench  - run the benchmarks in bench/ and print their figures"
+	@echo "make wheelhouse - download every wheel into wheelhouse/ for offline installs"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[lab,dev]"
+	$(PY) -m pip install --quiet $(PIP_FROM) --upgrade pip
+	$(PY) -m pip install --quiet $(PIP_FROM) -e ".[lab,dev]"
 	$(PY) -m ipykernel install --sys-prefix --name tinybench --display-name "Python (tinybench)" >/dev/null
 	$(PY) -m pip check
 	touch $(STAMP)
@@ -54,6 +59,9 @@ bench: $(STAMP)
 
 dataset: $(STAMP)
 	$(PY) scripts/make_gestures_dataset.py
+
+wheelhouse:
+	$(PYTHON) -m pip download --dest $(WHEELHOUSE) pip setuptools wheel ".[lab,dev]"
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache .hypothesis .tinybench-cache
