@@ -256,3 +256,19 @@ def test_a_small_conv1d_learns_the_gestures_on_held_out_sessions(held_out) -> No
     accuracy = model.evaluate((x_test - mean) / std, y_test, verbose=0)[1]
     assert 0.88 <= accuracy <= 0.995
     assert accuracy >= logistic_accuracy(mean_std, held_out) + 0.02
+
+
+def test_a_clean_start_depends_only_on_the_seed_and_the_perform_count() -> None:
+    """A recording's values do not depend on how far the stream ran before it."""
+
+    def performance(blocks_before: int) -> np.ndarray:
+        synth = GestureSynth(seed=5)
+        stream = synth.stream(block=64)
+        for _ in range(blocks_before):
+            next(stream)
+        synth.perform("wave", fade=False)
+        return np.concatenate([next(stream) for _ in range(3)])
+
+    first = performance(0)
+    np.testing.assert_array_equal(first, performance(7))
+    assert not np.array_equal(first, GestureSynth(seed=6).session("wave", len(first)))

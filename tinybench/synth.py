@@ -408,6 +408,12 @@ class GestureSynth:
         with self._lock:
             return np.random.default_rng(self._seeds.spawn(1)[0])
 
+    def _performance_rng(self, performance: int) -> np.random.Generator:
+        """The generator of the ``performance``-th clean start, fixed by the seed alone."""
+        return np.random.default_rng(
+            np.random.SeedSequence(self._seeds.entropy, spawn_key=(0x7B, performance))
+        )
+
     def _check(self, label: str) -> str:
         if label not in self.labels:
             raise ConfigError(
@@ -505,14 +511,23 @@ class GestureSynth:
             w = _min_jerk((t - switched_at) / _FADE_S)[:, None]
             return old_angles + w * (angles - old_angles), old_pos + w * (pos - old_pos)
 
-        performance = self._performances
+        with self._lock:
+            performance, label = self._performances, self._performing
+        if performance:  # perform() came before the stream: start with it, cleanly
+            rng = self._performance_rng(performance)
+            motion = self._motion(label, rng)
         while True:
             t = (start + offsets) / self.rate_hz
             with self._lock:
                 label, latest, fade = self._performing, self._performances, self._fade
             if latest != performance:
                 performance = latest
-                previous = motion if fade else None
+                if fade:
+                    previous = motion
+                else:  # a clean start: the same seed and perform() count give the same data
+                    previous, start = None, 0
+                    t = offsets / self.rate_hz
+                    rng = self._performance_rng(performance)
                 motion, switched_at = self._motion(label, rng), t[0]
             elif previous is not None and t[0] - _DIFF_STEP_S > switched_at + _FADE_S:
                 previous = None
