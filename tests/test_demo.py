@@ -70,3 +70,11 @@ def test_setup_notebook_runs_in_the_demo(tmp_path: Path) -> None:
     assert report.ok, report.summary()
     assert [run.name for run in report.runs] == ["00_setup.ipynb"]
     assert "all notebooks ran" in report.summary()
+
+
+def test_quick_demo_uses_ci_sized_settings(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    assert demo_parameters(NOTEBOOKS / "03_optimize.ipynb", build, quick=True)["GRID"] == "ci"
+    assert "GRID" not in demo_parameters(NOTEBOOKS / "03_optimize.ipynb", build, quick=False)
+    train = demo_parameters(NOTEBOOKS / "02_train.ipynb", build, quick=True)
+    assert train["EPOCHS"] < 10

@@ -170,3 +170,22 @@ def test_fit_refuses_uncompiled_models_and_bad_arguments(digits) -> None:
         fit(digits_cnn(), digits.train, digits.val, epochs=0, progress=False)
     with pytest.raises(ConfigError, match="target"):
         fit(digits_cnn(), digits.train, digits.val, target="x", progress=False)  # type: ignore[arg-type]
+
+
+def test_evaluate_reports_accuracy_and_predictions() -> None:
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from tinybench.errors import ConfigError
+    from tinybench.train import evaluate
+
+    class Fixed:
+        def predict(self, x, batch_size=None, verbose=0):
+            return np.eye(3)[[0, 1, 2, 2]]
+
+    result = evaluate(Fixed(), SimpleNamespace(x=np.zeros((4, 2)), y=np.array([0, 1, 1, 2])))
+    assert result.accuracy == 0.75
+    assert result.y_pred.tolist() == [0, 1, 2, 2]
+    with pytest.raises(ConfigError, match="0 inputs"):
+        evaluate(Fixed(), SimpleNamespace(x=np.zeros((0, 2)), y=np.array([])))

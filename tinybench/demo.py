@@ -37,7 +37,11 @@ _OVERRIDES: dict[str, dict[str, Any]] = {
     },
 }
 # CI-sized settings for --quick, keyed the same way.
-_QUICK: dict[str, dict[str, Any]] = {}
+_QUICK: dict[str, dict[str, Any]] = {
+    "02": {"EPOCHS": 3, "WIDTH": 0.5},
+    "03": {"GRID": "ci"},
+    "06": {"SECONDS": 3, "WINDOWS": 5},
+}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from tinybench.errors import ConfigError
 from tinybench.tf_runtime import load_keras, load_tensorflow
 
-__all__ = ["TrainResult", "fit", "seed_everything"]
+__all__ = ["Evaluation", "TrainResult", "evaluate", "fit", "seed_everything"]
 
 log = logging.getLogger(__name__)
 
@@ -219,3 +219,41 @@ def _make_watch(
                 self.model.set_weights(self.best_weights)
 
     return EpochWatch()
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """How a Keras classifier does on a set of examples.
+
+    Attributes:
+        accuracy: Fraction of examples whose top class is the true one.
+        y_true: True class indices.
+        y_pred: Predicted class indices (the top score of each example).
+    """
+
+    accuracy: float
+    y_true: np.ndarray
+    y_pred: np.ndarray
+
+    def __repr__(self) -> str:
+        return f"Evaluation(accuracy={self.accuracy:.4f} on {len(self.y_true)} examples)"
+
+
+def evaluate(model: Any, examples: Examples, *, batch_size: int = 256) -> Evaluation:
+    """Return the float (Keras) model's accuracy and predictions on ``examples``.
+
+    This is the host-side float figure; the accuracy of a converted model on a board is
+    measured in TFLM by :func:`tinybench.profile.profile`.
+
+    Raises:
+        ConfigError: There are no examples, or inputs and labels differ in number.
+    """
+    x, y = np.asarray(examples.x), np.asarray(examples.y)
+    if len(x) == 0 or len(x) != len(y):
+        raise ConfigError(
+            f"Cannot evaluate on {len(x)} inputs and {len(y)} labels; pass a non-empty "
+            "Windows object such as prepare(...).test."
+        )
+    y_pred = np.asarray(model.predict(x, batch_size=batch_size, verbose=0)).argmax(axis=1)
+    return Evaluation(float(np.mean(y_pred == y)), y, y_pred)
+
