@@ -41,6 +41,15 @@ AXIS_LABELS: dict[str, str] = {
 _RUNNABLE_LABEL = "runnable on a microcontroller (accuracy in TFLM)"
 _NOT_RUNNABLE_LABEL = "not runnable on a microcontroller (hollow; accuracy in LiteRT)"
 _REQUIRED = ("recipe", "accuracy", "runnable_on_mcu")
+
+
+def _hollow_handle(label: str) -> Line2D:
+    """A legend entry for variants drawn hollow: not runnable on a microcontroller."""
+    return Line2D(
+        [], [], marker="s", linestyle="", color="gray", markerfacecolor="none", label=label
+    )
+
+
 _FRONT_HANDLE = Line2D(
     [],
     [],
@@ -174,15 +183,7 @@ def plot_arena(
     if not missing.empty:
         names = ", ".join(_point_labels(missing))
         handles.append(
-            Line2D(
-                [],
-                [],
-                marker="s",
-                linestyle="",
-                color="gray",
-                markerfacecolor="none",
-                label=f"not shown, no TFLM arena (not runnable on a microcontroller): {names}",
-            )
+            _hollow_handle(f"not shown, no TFLM arena (not runnable on a microcontroller): {names}")
         )
     _finish(ax, "arena_bytes", handles)
     ax.set_title(title or f"Test accuracy against tensor arena ({target.name})")
@@ -374,17 +375,7 @@ def _legend_handles(df: pd.DataFrame, *, include_hollow: bool = True) -> list[Li
             for i, w in enumerate(widths)
         ]
     if include_hollow:
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="s",
-                linestyle="",
-                color="gray",
-                markerfacecolor="none",
-                label=_NOT_RUNNABLE_LABEL,
-            )
-        )
+        handles.append(_hollow_handle(_NOT_RUNNABLE_LABEL))
     return handles
 
 
