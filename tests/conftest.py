@@ -6,12 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from reference_models import REFERENCE_MODELS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
-
-REPO = Path(__file__).resolve().parents[1]
-REFERENCE_MODELS = REPO.parent / "shared" / "reference_models"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,12 +1,20 @@
-"""Models the tests build in code, in seconds and without TensorFlow.
+"""Models the tests build in code, in seconds.
 
 Plain functions, imported by the test modules that need them (``from model_factories import
-build_imu_model``).
+build_imu_model``). :func:`build_imu_model` and :func:`with_custom_op` write flatbuffers
+directly, without TensorFlow; :func:`tiny_int8_classifier` converts a tiny Keras model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from tinybench.export import ExportedModel
 
 
 def build_imu_model(
@@ -97,3 +105,66 @@ def build_imu_model(
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
+
+
+def with_custom_op(data: bytes, name: str) -> bytes:
+    """Return the model with its first operator code turned into the custom op ``name``."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(data, 0)
+    code = model.operatorCodes[0]
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
+    code.customCode = name
+    for op in model.subgraphs[0].operators:
+        if op.opcodeIndex == 0:
+            op.builtinOptionsType, op.builtinOptions = 0, None
+    builder = flatbuffers.Builder(0)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def tiny_int8_classifier(
+    classes: int, window: int, *, seed: int = 0, conv1d: bool = False
+) -> bytes:
+    """Convert a tiny untrained Keras classifier of ``(window, 6)`` IMU windows to int8.
+
+    Flatten then Dense with softmax, after a Conv1D(4, 3) when ``conv1d``; calibrated on 64
+    random windows. Different seeds give different weights.
+    """
+    from tinybench.optimize import convert_int8
+    from tinybench.tf_runtime import load_keras
+
+    keras = load_keras()
+    keras.utils.set_random_seed(seed)
+    conv = [keras.layers.Conv1D(4, 3, activation="relu")] if conv1d else []
+    model = keras.Sequential(
+        [
+            keras.Input((window, 6)),
+            *conv,
+            keras.layers.Flatten(),
+            keras.layers.Dense(classes, activation="softmax"),
+        ]
+    )
+    representative = np.random.default_rng(seed).normal(size=(64, window, 6))
+    return convert_int8(model, representative)
+
+
+def export_for_virtual_board(
+    tflite: bytes, out: Path, labels: Sequence[str], window: int
+) -> ExportedModel:
+    """Export ``tflite`` as ``tiny`` into ``out``, at 119 Hz on unnormalized data.
+
+    The virtual board runs it given ``sim://nano33ble?model=<out>``.
+    """
+    from tinybench.export import export_model
+
+    return export_model(
+        tflite,
+        out,
+        "tiny",
+        labels=labels,
+        window=window,
+        sample_rate_hz=119.0,
+        normalization={"mean": [0.0] * 6, "std": [1.0] * 6},
+    )

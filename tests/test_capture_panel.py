@@ -4,10 +4,10 @@ own tests do, against a streaming board on loop://."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import serial
+from waiting import wait_for
 
 import tinybench.widgets
 from tinybench.capture import Recorder
@@ -64,13 +64,6 @@ def panel(tmp_path):
         board.close()
 
 
-def wait_until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
 def test_initial_state_and_display(panel) -> None:
     assert panel.label.options == ("idle", "wave") and panel.label.value == "idle"
     assert not panel.start_button.disabled and panel.stop_button.disabled
@@ -98,7 +91,7 @@ def test_start_records_for_the_slider_seconds_and_lists_the_session(panel, tmp_p
     panel.start_button.click()
     assert panel.start_button.disabled and not panel.stop_button.disabled
     assert "Recording" in panel.status.value
-    wait_until(lambda: not panel.recorder.is_recording and not panel.start_button.disabled)
+    wait_for(lambda: not panel.recorder.is_recording and not panel.start_button.disabled)
     session = panel.recorder.last_session
     assert session is not None and session.path.is_file()
     assert session.path.parent == tmp_path / "gestures" / "wave"
@@ -112,8 +105,8 @@ def test_start_records_for_the_slider_seconds_and_lists_the_session(panel, tmp_p
 def test_stop_button_ends_the_session_early(panel) -> None:
     panel.seconds.value = 30.0
     panel.start_button.click()
-    wait_until(lambda: panel.recorder.samples >= 20)
-    wait_until(lambda: panel.plot.value[:4] == b"\x89PNG")  # the live plot draws while recording
+    wait_for(lambda: panel.recorder.samples >= 20)
+    wait_for(lambda: panel.plot.value[:4] == b"\x89PNG")  # the live plot draws while recording
     panel.stop_button.click()
     assert not panel.recorder.is_recording
     assert not panel.start_button.disabled and panel.stop_button.disabled
@@ -125,13 +118,13 @@ def test_stop_button_ends_the_session_early(panel) -> None:
 def test_an_unplug_is_shown_with_what_was_kept(panel) -> None:
     panel.seconds.value = 30.0
     panel.start_button.click()
-    wait_until(lambda: panel.recorder.samples >= 10)
+    wait_for(lambda: panel.recorder.samples >= 10)
 
     def read(_size: int = 1) -> bytes:
         raise serial.SerialException("device reports readiness to read but returned no data")
 
     panel.recorder.link.port.read = read
-    wait_until(lambda: not panel.start_button.disabled)
+    wait_for(lambda: not panel.start_button.disabled)
     assert "ended early" in panel.status.value and "were kept in" in panel.status.value
     assert "unplugged" in panel.session_list.value
     panel.start_button.click()  # the link is gone: a clear error, not a crash
@@ -150,7 +143,7 @@ def test_panel_records_from_the_virtual_board(tmp_path) -> None:
         panel = CapturePanel(Recorder(link, "gestures", tmp_path), seconds=1.0)
         panel.label.value = "punch"
         panel.start_button.click()
-        wait_until(lambda: not panel.start_button.disabled)
+        wait_for(lambda: not panel.start_button.disabled)
         panel.close()
     session = panel.recorder.last_session
     assert session is not None and session.label == "punch" and session.meta["virtual"]

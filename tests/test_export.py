@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -20,9 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cpp_build import gxx, needs_gxx, run_program
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from model_factories import build_imu_model
+from reference_models import REFERENCE_MODELS
 
 from tinybench.errors import ExportError, UnsupportedOpError
 from tinybench.export import (
@@ -43,10 +44,7 @@ from tinybench.tflite_model import (
 REPO = Path(__file__).resolve().parents[1]
 CPP = REPO / "tests" / "cpp"
 FAKE_TFLM = CPP / "fake_tflm"
-REFERENCE_DIR = REPO.parent / "shared" / "reference_models"
-REFERENCE_NAMES = sorted(path.name for path in REFERENCE_DIR.glob("*.tflite"))
-GXX = shutil.which("g++")
-needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ is not installed")
+REFERENCE_NAMES = sorted(path.name for path in REFERENCE_MODELS.glob("*.tflite"))
 
 NASTY_LABELS = [
     'say "hi"',
@@ -89,12 +87,6 @@ def parse_array(source: str, name: str) -> bytes:
     return bytes(int(token, 16) for token in re.findall(r"0x([0-9a-f]{2})", match.group(1)))
 
 
-def gxx(*args: str | Path, cwd: Path | None = None) -> None:
-    argv = [GXX, "-std=c++17", "-Wall", "-Werror", *map(str, args)]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=cwd)
-    assert result.returncode == 0, f"{' '.join(argv)}\n{result.stderr}"
-
-
 def compile_standalone(exported: ExportedModel, work: Path) -> None:
     """Compile each generated file on its own: each must be self-contained."""
     gxx("-c", exported.model_data_cpp, "-o", work / "model_data.o")
@@ -116,12 +108,8 @@ def run_check_program(exported: ExportedModel, work: Path) -> tuple[bytes, dict[
         program,
     )
     bytes_path = work / "array.bin"
-    result = subprocess.run(
-        [str(program), str(bytes_path)], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
     facts: dict[str, list] = {}
-    for line in result.stdout.splitlines():
+    for line in run_program(program, bytes_path).splitlines():
         key, _, rest = line.partition(" ")
         facts.setdefault(key, []).append(rest.split(" ") if key != "label" else rest)
     return bytes_path.read_bytes(), facts

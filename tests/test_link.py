@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 import serial
+from waiting import wait_for
 
 from tinybench.errors import PortError, ProtocolError, UnplugError
 from tinybench.link import (
@@ -19,14 +20,6 @@ from tinybench.link import (
     open_link,
 )
 from tinybench.protocol import Hello, Sample, format_hello, format_sample
-
-
-def wait_for(predicate, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 def test_open_link_names_the_bad_port_and_suggests_the_virtual_board() -> None:
@@ -60,7 +53,7 @@ def test_reader_parses_counts_and_tracks_loss_over_loop_url() -> None:
             ]
         )
         link.port.write(stream.encode())
-        wait_for(lambda: link.stats.samples == 4)
+        wait_for(lambda: link.stats.samples == 4, timeout=3.0)
         assert link.stats.lost_samples == 2
         assert link.stats.dropped == {"checksum": 1, "unparseable": 1}
         assert link.hello is not None and link.hello.board == "nano33ble"
@@ -136,7 +129,7 @@ def test_unplug_keeps_what_arrived_and_raises_to_consumers() -> None:
     errors: list = []
     link.subscribe(received.extend, errors.append)
     port.plugged_in.set()
-    wait_for(lambda: link.error is not None)
+    wait_for(lambda: link.error is not None, timeout=3.0)
     assert isinstance(link.error, UnplugError)
     assert "unplugged" in str(link.error) and "fake://unplug" in str(link.error)
     assert [m.seq for m in received] == [0, 1, 2]

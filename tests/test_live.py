@@ -6,6 +6,9 @@ import threading
 import time
 
 import pytest
+from loop_port import feed
+from model_factories import export_for_virtual_board, tiny_int8_classifier
+from waiting import wait_for
 
 from tinybench.errors import ConfigError, PortError, ProtocolError, UnplugError
 from tinybench.link import open_link
@@ -13,19 +16,6 @@ from tinybench.live import LiveSession, LiveSummary, LiveUpdate
 from tinybench.protocol import Header, format_error, format_prediction
 
 LABELS = ("idle", "wave", "punch")
-
-
-def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-def feed(link, *lines: str) -> None:
-    """Write lines into a loop:// port: the link reads them back as if the board sent them."""
-    link.port.write("".join(lines).encode())
 
 
 # -- loop://: the test plays the board ---------------------------------------------------
@@ -216,32 +206,8 @@ WINDOW = 32  # the virtual board predicts every WINDOW // 4 samples: about 15 pe
 @pytest.fixture(scope="module")
 def tiny_export(tmp_path_factory) -> str:
     """A tiny int8 model (flatten + dense, untrained) exported for the virtual board."""
-    import numpy as np
-
-    from tinybench.export import export_model
-    from tinybench.optimize import convert_int8
-    from tinybench.tf_runtime import load_keras
-
-    keras = load_keras()
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.Input((WINDOW, 6)),
-            keras.layers.Flatten(),
-            keras.layers.Dense(len(LABELS), activation="softmax"),
-        ]
-    )
-    representative = np.random.default_rng(0).normal(size=(64, WINDOW, 6))
     out = tmp_path_factory.mktemp("export") / "tiny"
-    export_model(
-        convert_int8(model, representative),
-        out,
-        "tiny",
-        labels=LABELS,
-        window=WINDOW,
-        sample_rate_hz=119.0,
-        normalization={"mean": [0.0] * 6, "std": [1.0] * 6},
-    )
+    export_for_virtual_board(tiny_int8_classifier(len(LABELS), WINDOW), out, LABELS, WINDOW)
     return str(out)
 
 

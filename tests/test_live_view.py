@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import ipywidgets as widgets
+from loop_port import feed
+from waiting import wait_for
 
 from tinybench.link import open_link
 from tinybench.live import LiveSession
@@ -12,18 +14,6 @@ from tinybench.protocol import format_error, format_prediction
 from tinybench.widgets import LiveView
 
 LABELS = ("idle", "wave", "punch")
-
-
-def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-def feed(link, *lines: str) -> None:
-    link.port.write("".join(lines).encode())
 
 
 def test_view_shows_a_bar_per_label_and_the_latest_prediction() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_cells import code_cells, text_of
 
 from tinybench.errors import ConfigError, TinybenchError
 from tinybench.notebook_runner import inject_parameters, run_notebook
@@ -16,18 +17,6 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SETUP = NOTEBOOKS / "00_setup.ipynb"
 CAPTURE = NOTEBOOKS / "01_capture.ipynb"
 LABELS = ["idle", "wave", "punch", "flex", "circle"]
-
-
-def text_of(cell) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        parts.append(output.get("text", ""))
-        parts.extend(str(value) for value in output.get("data", {}).values())
-    return "\n".join(parts)
-
-
-def code_cells(nb) -> list:
-    return [cell for cell in nb.cells if cell.cell_type == "code"]
 
 
 @pytest.mark.parametrize("path", [SETUP, CAPTURE], ids=lambda p: p.name)

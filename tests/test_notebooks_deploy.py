@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_cells import code_cells, text_of
 
 from tinybench.errors import TinybenchError
 from tinybench.notebook_runner import run_notebook
@@ -20,23 +21,6 @@ EXPORT, DEPLOY, LIVE = (
 FAKE_CLI = REPO / "tests" / "fake_arduino_cli" / "arduino-cli"
 LABELS = ["idle", "wave", "punch"]
 WINDOW = 48
-
-
-def text_of(cell) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        parts.append(output.get("text", ""))
-        parts.extend(str(value) for value in output.get("data", {}).values())
-    return "\n".join(parts)
-
-
-def code_cells(nb) -> list:
-    """Code cells, without the cell the notebook runner injects after the parameters."""
-    return [
-        cell
-        for cell in nb.cells
-        if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])
-    ]
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
-import flatbuffers
 import numpy as np
 import pytest
-from ai_edge_litert import schema_py_generated as schema
+from model_factories import with_custom_op
+from reference_models import MODELS
 from tflite_micro import runtime
 
 from tinybench.boards import get_board
@@ -26,15 +26,6 @@ from tinybench.errors import (
 from tinybench.profile import Profile, check_budget, evaluate, profile
 from tinybench.tflite_model import read_model
 from tinybench.tflm import LiteRtRunner, TflmRunner, arena_report, quantize
-
-MODELS = [
-    "hello_world_int8.tflite",
-    "micro_speech_quantized.tflite",
-    "kws_ref_model.tflite",
-    "pretrainedResnet_quant.tflite",
-    "ad01_int8.tflite",
-    "vww_96_int8.tflite",
-]
 
 
 @pytest.fixture(scope="module")
@@ -101,20 +92,6 @@ def tiny() -> SimpleNamespace:
     images = rng.normal(size=(64, 12, 12, 1)).astype(np.float32)
     models["cnn_int8"] = convert(cnn, default, calibrate=images)
     return SimpleNamespace(models=models, x=x, y=y, keras_accuracy=keras_accuracy)
-
-
-def with_custom_op(data: bytes, name: str) -> bytes:
-    """Return the model with its first operator code turned into the custom op ``name``."""
-    model = schema.ModelT.InitFromPackedBuf(data, 0)
-    code = model.operatorCodes[0]
-    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
-    code.customCode = name
-    for op in model.subgraphs[0].operators:
-        if op.opcodeIndex == 0:
-            op.builtinOptionsType, op.builtinOptions = 0, None
-    builder = flatbuffers.Builder(0)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
 
 
 # --- reference models -------------------------------------------------------------------------

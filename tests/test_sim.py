@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 import serial
+from waiting import wait_for
 
 from tinybench.errors import ConfigError, PortError, UnplugError
 from tinybench.link import open_link
@@ -23,14 +24,6 @@ from tinybench.protocol import (
 from tinybench.sim import NO_MODEL_MESSAGE, VirtualBoard, format_sample_block, serve_pty
 from tinybench.synth import GestureSynth
 from tinybench.urlhandler.protocol_sim import UNPLUG_MESSAGE
-
-
-def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 def collect(link, seconds: float) -> list:

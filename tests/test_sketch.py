@@ -8,12 +8,11 @@ then driven with protocol commands; every line they print must parse with tinybe
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cpp_build import gxx, needs_gxx, run_program
 from model_factories import build_imu_model
 
 from tinybench.errors import ConfigError, ExportError, SketchError
@@ -25,8 +24,6 @@ from tinybench.sketch import SKETCHES, render_sketch, sketch_config, sketches_di
 REPO = Path(__file__).resolve().parents[1]
 FAKE_ARDUINO = REPO / "tests" / "cpp" / "fake_arduino"
 FAKE_TFLM = REPO / "tests" / "cpp" / "fake_tflm"
-GXX = shutil.which("g++")
-needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ is not installed")
 LABELS = ("idle", "wave", "punch")
 NORMALIZATION = {"mean": [0, 0, 1, 0, 0, 0], "std": [0.5, 0.5, 0.5, 100, 100, 100]}
 TFLITE_TYPES = {"int8": "kTfLiteInt8", "float32": "kTfLiteFloat32", "uint8": "kTfLiteUInt8"}
@@ -175,22 +172,16 @@ def build_sketch(folder: Path, out: Path, *defines: str, std: str = "c++17") -> 
     sources = [str(FAKE_ARDUINO / "fake_arduino_main.cpp")]
     if (folder / "model_data.cpp").is_file():
         sources.append(str(folder / "model_data.cpp"))
-    argv = [
-        GXX, f"-std={std}", "-Wall", "-Wextra", "-Werror", "-I", str(folder),
-        "-I", str(FAKE_ARDUINO), "-I", str(FAKE_TFLM), "-include", "Arduino.h", *defines,
-        "-x", "c++", str(folder / f"{folder.name}.ino"), "-x", "none", *sources, "-o", str(out),
-    ]  # fmt: skip
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
+    gxx(
+        "-Wextra", "-I", folder, "-I", FAKE_ARDUINO, "-I", FAKE_TFLM, "-include", "Arduino.h",
+        *defines, "-x", "c++", folder / f"{folder.name}.ino", "-x", "none", *sources, "-o", out,
+        std=std,
+    )  # fmt: skip
     return out
 
 
 def run_sketch(program: Path, script: str) -> list:
-    result = subprocess.run(
-        [str(program)], input=script, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    lines = run_program(program, stdin=script).splitlines()
     assert lines, "the sketch printed nothing"
     messages = [parse(line) for line in lines]
     dropped = [m for m in messages if isinstance(m, Dropped)]

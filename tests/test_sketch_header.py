@@ -8,12 +8,12 @@ and with tinybench.tflm.quantize / tinybench.dataset.Normalization (quantization
 from __future__ import annotations
 
 import random
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cpp_build import gxx, needs_gxx
 
 from tinybench.dataset import Normalization
 from tinybench.errors import ProtocolError
@@ -34,17 +34,12 @@ from tinybench.tflm import quantize
 REPO = Path(__file__).resolve().parents[1]
 HEADER_DIR = REPO / "arduino_sketches" / "common"
 TEST_PROGRAM = REPO / "tests" / "cpp" / "test_tinybench_protocol.cpp"
-GXX = shutil.which("g++")
 
-pytestmark = pytest.mark.skipif(GXX is None, reason="g++ is not installed")
+pytestmark = needs_gxx
 
 
 def compile_program(out: Path, std: str, extra: tuple[str, ...] = ()) -> Path:
-    argv = [GXX, f"-std={std}", "-Wall", "-Wextra", "-Werror", *extra, "-I", str(HEADER_DIR)]
-    result = subprocess.run(
-        [*argv, str(TEST_PROGRAM), "-o", str(out)], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
+    gxx("-Wextra", *extra, "-I", HEADER_DIR, TEST_PROGRAM, "-o", out, std=std, timeout=120)
     return out
 
 

@@ -6,11 +6,11 @@ import itertools
 import re
 from pathlib import Path
 
-import flatbuffers
 import numpy as np
 import pytest
-from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
+from model_factories import with_custom_op
+from reference_models import MODELS, builtin_op_names, readme_rows
 
 from tinybench.errors import ProfileError, UnsupportedOpError
 from tinybench.tflite_model import (
@@ -19,47 +19,6 @@ from tinybench.tflite_model import (
     read_model,
     tflm_resolver_method,
 )
-
-MODELS = [
-    "hello_world_int8.tflite",
-    "micro_speech_quantized.tflite",
-    "kws_ref_model.tflite",
-    "pretrainedResnet_quant.tflite",
-    "ad01_int8.tflite",
-    "vww_96_int8.tflite",
-]
-BUILTIN_NAMES = {k for k in vars(schema.BuiltinOperator) if not k.startswith("_")}
-
-
-def readme_rows(models_dir: Path) -> dict[str, dict]:
-    """Parse the reference models README table: bytes, ops named in it, weights, arena."""
-    rows = {}
-    for line in (models_dir / "README.md").read_text().splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != 5 or not cells[0].endswith(".tflite"):
-            continue
-        weights = re.search(r"([\d,]+) bytes of weights", cells[3])
-        rows[cells[0]] = {
-            "bytes": int(cells[2].replace(",", "")),
-            "ops": {t for t in re.findall(r"\b[A-Z][A-Z0-9_]+\b", cells[3]) if t in BUILTIN_NAMES},
-            "weight_bytes": int(weights.group(1).replace(",", "")) if weights else None,
-            "arena": int(cells[4].replace(",", "")),
-        }
-    return rows
-
-
-def with_custom_op(data: bytes, name: str) -> bytes:
-    """Return the model with its first operator code turned into the custom op ``name``."""
-    model = schema.ModelT.InitFromPackedBuf(data, 0)
-    code = model.operatorCodes[0]
-    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
-    code.customCode = name
-    for op in model.subgraphs[0].operators:
-        if op.opcodeIndex == 0:
-            op.builtinOptionsType, op.builtinOptions = 0, None
-    builder = flatbuffers.Builder(0)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -136,7 +95,7 @@ def test_ops_carry_position_shapes_and_resolver_methods(reference_models_dir: Pa
 
 
 def test_resolver_table_names_real_ops_and_methods() -> None:
-    assert set(TFLM_RESOLVER_METHODS) <= BUILTIN_NAMES
+    assert set(TFLM_RESOLVER_METHODS) <= builtin_op_names()
     assert all(m.startswith("Add") for m in TFLM_RESOLVER_METHODS.values())
     assert all(m.startswith("Add") for m in TFLM_CUSTOM_RESOLVER_METHODS.values())
     assert len(set(TFLM_RESOLVER_METHODS.values())) == len(TFLM_RESOLVER_METHODS)

@@ -27,6 +27,7 @@ import pytest
 from ai_edge_litert import schema_py_generated as schema
 from hypothesis import given
 from hypothesis import strategies as st
+from reference_models import MODELS, readme_rows
 from tflite_micro import runtime
 
 from tinybench import tflm
@@ -43,28 +44,11 @@ from tinybench.tflm import (
     quantize,
 )
 
-MODELS = [
-    "hello_world_int8.tflite",
-    "micro_speech_quantized.tflite",
-    "kws_ref_model.tflite",
-    "pretrainedResnet_quant.tflite",
-    "ad01_int8.tflite",
-    "vww_96_int8.tflite",
-]
 ROUNDING_DIFFERS = pytest.mark.xfail(
     strict=True,
     reason="LiteRT 2.3's optimized kernels round differently from TFLM on this model "
     "(see the module docstring)",
 )
-
-
-def readme_arena(models_dir: Path, name: str) -> int:
-    """The "TFLM arena measured on x86-64 host" column of the reference models README."""
-    for line in (models_dir / "README.md").read_text().splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if cells[0] == name:
-            return int(cells[-1].replace(",", ""))
-    raise AssertionError(f"{name} is not in the README table")
 
 
 def random_inputs(runner: Runner, count: int = 3, seed: int = 0) -> list[np.ndarray]:
@@ -91,7 +75,7 @@ def test_measured_arena_equals_interpreters_own_report(
     total = int(report.split("Arena allocation total ")[1].split(" bytes")[0])
 
     assert measure_arena(data) == total
-    assert total == readme_arena(reference_models_dir, name)
+    assert total == readme_rows(reference_models_dir)[name]["arena"]
     measured = arena_report(data)
     assert measured.head_bytes + measured.tail_bytes == total
     assert TflmRunner(data).arena_used_bytes() == total
@@ -251,7 +235,7 @@ def test_measure_command_prints_json(reference_models_dir: Path) -> None:
         text=True,
     ).stdout
     result = json.loads(out)
-    assert result["reported_bytes"] == readme_arena(reference_models_dir, path.name)
+    assert result["reported_bytes"] == readme_rows(reference_models_dir)[path.name]["arena"]
     assert parse_allocation_report(result["text"]) == result["reported_bytes"]
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from model_factories import export_for_virtual_board, tiny_int8_classifier
 
 from tinybench.errors import ConfigError, ProtocolError
 from tinybench.link import open_link
@@ -16,38 +17,14 @@ WINDOW = 24
 
 
 def tiny_tflite(seed: int, window: int = WINDOW) -> bytes:
-    """A tiny untrained int8 classifier; different seeds give different weights."""
-    from tinybench.optimize import convert_int8
-    from tinybench.tf_runtime import load_keras
-
-    keras = load_keras()
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential(
-        [
-            keras.Input((window, 6)),
-            keras.layers.Conv1D(4, 3, activation="relu"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(len(LABELS), activation="softmax"),
-        ]
-    )
-    representative = np.random.default_rng(seed).normal(size=(64, window, 6))
-    return convert_int8(model, representative)
+    """A tiny untrained int8 conv1d classifier; different seeds give different weights."""
+    return tiny_int8_classifier(len(LABELS), window, seed=seed, conv1d=True)
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    from tinybench.export import export_model
-
     out = tmp_path_factory.mktemp("export") / "tiny"
-    return export_model(
-        tiny_tflite(0),
-        out,
-        "tiny",
-        labels=LABELS,
-        window=WINDOW,
-        sample_rate_hz=119.0,
-        normalization={"mean": [0.0] * 6, "std": [1.0] * 6},
-    )
+    return export_for_virtual_board(tiny_tflite(0), out, LABELS, WINDOW)
 
 
 @pytest.fixture
