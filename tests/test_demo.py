@@ -78,3 +78,18 @@ def test_quick_demo_uses_ci_sized_settings(tmp_path: Path) -> None:
     assert "GRID" not in demo_parameters(NOTEBOOKS / "03_optimize.ipynb", build, quick=False)
     train = demo_parameters(NOTEBOOKS / "02_train.ipynb", build, quick=True)
     assert train["EPOCHS"] < 10
+
+
+def test_committed_notebooks_ask_for_the_tinybench_kernel() -> None:
+    for path in notebook_paths(NOTEBOOKS):
+        spec = nbformat.read(path, as_version=4).metadata["kernelspec"]
+        assert spec["name"] == "tinybench", path.name
+
+
+def test_runner_uses_the_tinybench_kernel_when_it_is_installed() -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from tinybench.notebook_runner import kernel_name
+
+    installed = "tinybench" in KernelSpecManager().find_kernel_specs()
+    assert kernel_name() == ("tinybench" if installed else "python3")

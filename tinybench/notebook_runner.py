@@ -17,9 +17,10 @@ import nbformat
 
 from tinybench.errors import ConfigError, TinybenchError
 
-__all__ = ["inject_parameters", "run_notebook"]
+__all__ = ["inject_parameters", "kernel_name", "run_notebook"]
 
 PARAMETERS_TAG = "parameters"
+TINYBENCH_KERNEL = "tinybench"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 INJECTED_TAG = "injected-parameters"
 
@@ -63,13 +64,28 @@ def inject_parameters(
     return nb
 
 
+def kernel_name() -> str:
+    """Return ``tinybench`` when ``make install`` registered that kernel, else ``python3``.
+
+    Both run the interpreter of the environment Jupyter runs in; the named kernel is what the
+    committed notebooks ask for, so JupyterLab opens them in the right environment.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return (
+        TINYBENCH_KERNEL
+        if TINYBENCH_KERNEL in KernelSpecManager().find_kernel_specs()
+        else "python3"
+    )
+
+
 def run_notebook(
     path: str | os.PathLike[str],
     parameters: Mapping[str, Any] | None = None,
     timeout: float = 600,
     cwd: str | os.PathLike[str] | None = None,
 ) -> nbformat.NotebookNode:
-    """Execute a notebook in a fresh ``python3`` kernel and return it with its outputs.
+    """Execute a notebook in a fresh kernel (see :func:`kernel_name`) and return it with outputs.
 
     Args:
         path: The ``.ipynb`` file; it is read, never written.
@@ -95,7 +111,7 @@ def run_notebook(
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
     client = NotebookClient(
         nb,
-        kernel_name="python3",
+        kernel_name=kernel_name(),
         timeout=timeout,
         resources={"metadata": {"path": str(workdir)}},
     )
