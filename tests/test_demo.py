@@ -93,3 +93,15 @@ def test_runner_uses_the_tinybench_kernel_when_it_is_installed() -> None:
 
     installed = "tinybench" in KernelSpecManager().find_kernel_specs()
     assert kernel_name() == ("tinybench" if installed else "python3")
+
+
+def test_a_dead_kernel_is_reported_with_its_last_output(tmp_path: Path) -> None:
+    from tinybench.errors import TinybenchError
+    from tinybench.notebook_runner import run_notebook
+
+    path = tmp_path / "crash.ipynb"
+    write_notebook(
+        path, "import os, sys\nos.write(2, b'native library says goodbye\\n')\nos._exit(3)"
+    )
+    with pytest.raises(TinybenchError, match="native library says goodbye"):
+        run_notebook(path, timeout=60)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -115,10 +116,18 @@ def run_notebook(
         timeout=timeout,
         resources={"metadata": {"path": str(workdir)}},
     )
-    try:
-        client.execute(env=env)
-    except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
-        raise TinybenchError(_failure_message(path, nb, exc)) from exc
+    # The kernel's own stderr (TensorFlow's C++ start-up lines, converter chatter) goes to a
+    # log file instead of the terminal; its tail is shown when the kernel dies.
+    with tempfile.TemporaryFile(mode="w+", prefix="tinybench-kernel-") as kernel_log:
+        try:
+            client.execute(env=env, stdout=kernel_log, stderr=kernel_log)
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+            kernel_log.seek(0)
+            tail = "".join(kernel_log.readlines()[-20:])
+            message = _failure_message(path, nb, exc)
+            if isinstance(exc, DeadKernelError) and tail:
+                message += f"\n--- the kernel's last output ---\n{tail}"
+            raise TinybenchError(message) from exc
     return nb
 
 
