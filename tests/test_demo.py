@@ -51,14 +51,14 @@ def test_a_failing_notebook_stops_the_demo_and_is_reported(tmp_path: Path) -> No
     folder = tmp_path / "notebooks"
     folder.mkdir()
     write_notebook(
-        folder / "00_ok.ipynb", "print('first notebook ran')", parameters="BUILD_DIR = 'x'"
+        folder / "00_ok.ipynb", "'first notebook ran'", parameters="BUILD_DIR = 'x'"
     )
     write_notebook(folder / "01_bad.ipynb", "raise ValueError('broken on purpose')")
     write_notebook(folder / "02_after.ipynb", "print('never')")
     report = run_demo(folder, tmp_path / "build", timeout=120)
     assert [run.status for run in report.runs] == ["ok", "failed", "skipped"]
     assert not report.ok
-    assert report.runs[0].highlights == ("first notebook ran",)
+    assert report.runs[0].highlights == ("'first notebook ran'",)
     assert "broken on purpose" in report.runs[1].error
     summary = report.summary()
     assert "did NOT complete" in summary and "01_bad.ipynb" in summary
@@ -70,6 +70,7 @@ def test_setup_notebook_runs_in_the_demo(tmp_path: Path) -> None:
     assert report.ok, report.summary()
     assert [run.name for run in report.runs] == ["00_setup.ipynb"]
     assert "all notebooks ran" in report.summary()
+    assert "virtual=True" in " ".join(report.runs[0].highlights)
 
 
 def test_quick_demo_uses_ci_sized_settings(tmp_path: Path) -> None:
@@ -80,10 +81,12 @@ def test_quick_demo_uses_ci_sized_settings(tmp_path: Path) -> None:
     assert train["EPOCHS"] < 10
 
 
-def test_committed_notebooks_ask_for_the_tinybench_kernel() -> None:
+def test_committed_notebooks_ask_for_the_tinybench_kernel_and_tag_one_summary() -> None:
     for path in notebook_paths(NOTEBOOKS):
-        spec = nbformat.read(path, as_version=4).metadata["kernelspec"]
-        assert spec["name"] == "tinybench", path.name
+        nb = nbformat.read(path, as_version=4)
+        assert nb.metadata["kernelspec"]["name"] == "tinybench", path.name
+        tagged = [c for c in nb.cells if "summary" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, path.name
 
 
 def test_runner_uses_the_tinybench_kernel_when_it_is_installed() -> None:

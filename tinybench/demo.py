@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ class NotebookRun:
         seconds: Wall time of the run.
         status: ``ok``, ``failed`` or ``skipped`` (an earlier notebook failed).
         error: The failure message, with the failing cell's source and traceback.
-        highlights: The last lines of text the notebook printed or displayed.
+        highlights: The first lines of the result of the cells tagged ``summary``.
         executed: Path of the executed copy with its outputs, when it ran.
     """
 
@@ -140,17 +141,24 @@ def demo_parameters(path: Path, build_dir: Path, quick: bool) -> dict[str, Any]:
     }
 
 
-def _highlights(nb: nbformat.NotebookNode, count: int = 3) -> tuple[str, ...]:
-    for cell in reversed(nb.cells):
-        texts: list[str] = []
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream":
-                texts.append(output.get("text", ""))
-            elif "data" in output and "text/plain" in output["data"]:
-                texts.append(output["data"]["text/plain"])
-        lines = [line.rstrip() for text in texts for line in text.splitlines() if line.strip()]
+def _highlights(nb: nbformat.NotebookNode, count: int = 4) -> tuple[str, ...]:
+    """Return the result of the cells tagged ``summary`` (or the last result), a few lines."""
+    tagged = [c for c in nb.cells if "summary" in c.get("metadata", {}).get("tags", [])]
+    for cell in tagged or list(reversed(nb.cells)):
+        texts = [
+            output["data"]["text/plain"]
+            for output in cell.get("outputs", [])
+            if "data" in output and "text/plain" in output["data"]
+        ]
+        lines = [
+            piece
+            for text in texts
+            for line in text.splitlines()
+            if line.strip()
+            for piece in textwrap.wrap(line.rstrip(), 100, subsequent_indent="  ")
+        ]
         if lines:
-            return tuple(line[:110] for line in lines[-count:])
+            return tuple(lines[:count])
     return ()
 
 
