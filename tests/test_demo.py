@@ -50,9 +50,7 @@ def test_demo_sends_every_output_to_the_build_folder(tmp_path: Path) -> None:
 def test_a_failing_notebook_stops_the_demo_and_is_reported(tmp_path: Path) -> None:
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    write_notebook(
-        folder / "00_ok.ipynb", "'first notebook ran'", parameters="BUILD_DIR = 'x'"
-    )
+    write_notebook(folder / "00_ok.ipynb", "'first notebook ran'", parameters="BUILD_DIR = 'x'")
     write_notebook(folder / "01_bad.ipynb", "raise ValueError('broken on purpose')")
     write_notebook(folder / "02_after.ipynb", "print('never')")
     report = run_demo(folder, tmp_path / "build", timeout=120)

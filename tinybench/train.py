@@ -256,4 +256,3 @@ def evaluate(model: Any, examples: Examples, *, batch_size: int = 256) -> Evalua
         )
     y_pred = np.asarray(model.predict(x, batch_size=batch_size, verbose=0)).argmax(axis=1)
     return Evaluation(float(np.mean(y_pred == y)), y, y_pred)
-
