@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import operator
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,6 +29,7 @@ from tinybench.protocol import (
     format_output,
     format_prediction,
     format_sample,
+    format_samples,
     parse_command,
     parse_line,
     parse_lines,
@@ -58,6 +60,60 @@ def test_sample_round_trip(seq: int, t_us: int, values: list[float]) -> None:
         assert isinstance(parsed, Sample)
         assert (parsed.seq, parsed.t_us) == (seq, t_us)
         assert parsed.values == pytest.approx(values, abs=6e-5)
+
+
+@st.composite
+def sample_block(draw: st.DrawFn) -> tuple[list[int], list[int], list[list[float]], list[bool]]:
+    """Rows of one width: seqs, timestamps, values on the 4-decimal grid, and a garble mask."""
+    width = draw(st.integers(min_value=1, max_value=6))
+    on_grid = st.integers(min_value=-(10**9), max_value=10**9).map(lambda i: i / 1e4)
+    rows = draw(
+        st.lists(
+            st.tuples(
+                seqs,
+                st.integers(min_value=0, max_value=2**40),
+                st.lists(on_grid, min_size=width, max_size=width),
+                st.booleans(),
+            ),
+            min_size=1,
+            max_size=40,
+        )
+    )
+    return tuple(list(column) for column in zip(*rows, strict=True))
+
+
+def garbled_by_hand(line: str, add_checksum: bool) -> str:
+    """``line`` with the last decimal of its first value changed, as ``garble`` promises."""
+    body, star, tail = line.rstrip("\n").partition("*")
+    position = len(",".join(body.split(",")[:4])) - 1
+    digit = body[position]
+    swap = str((int(digit) + 1) % 10) if add_checksum else "x"
+    return body[:position] + swap + body[position + 1 :] + star + tail + "\n"
+
+
+@given(sample_block(), st.booleans())
+def test_format_samples_is_byte_identical_to_format_sample(block, add_checksum: bool) -> None:
+    seq, t_us, values, garble = block
+    lines = [
+        format_sample(*row, add_checksum=add_checksum)
+        for row in zip(seq, t_us, values, strict=True)
+    ]
+    arrays = np.array(seq), np.array(t_us), np.array(values)
+    clean = format_samples(*arrays, add_checksum=add_checksum)
+    assert clean.decode("ascii") == "".join(lines)
+    mask = np.array(garble)
+    got = format_samples(*arrays, add_checksum=add_checksum, garble=mask)
+    want = [
+        garbled_by_hand(line, add_checksum) if hit else line
+        for line, hit in zip(lines, garble, strict=True)
+    ]
+    assert got.decode("ascii") == "".join(want)
+    dropped = [isinstance(parse_line(line), Dropped) for line in want]
+    assert dropped == garble  # a garbled line never parses as a sample, a clean one does
+
+
+def test_format_samples_of_no_rows_is_empty() -> None:
+    assert format_samples(np.zeros(0), np.zeros(0), np.zeros((0, 6))) == b""
 
 
 @given(seqs, st.integers(min_value=0, max_value=10**9), st.lists(finite, min_size=1, max_size=12))

@@ -35,7 +35,7 @@ _EXPORTS: dict[str, str] = {
     # virtual board
     "GestureSynth": "synth",
     "VirtualBoard": "sim",
-    "serve_pty": "sim",
+    "serve_pty": "pty_server",
     # capture and data
     "Recorder": "capture",
     "record_dataset": "capture",

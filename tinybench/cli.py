@@ -46,7 +46,7 @@ def _cmd_boards(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from tinybench.sim import run_simulator
+    from tinybench.pty_server import run_simulator
 
     server = run_simulator(board=args.board, seed=args.seed, model=args.model, speed=args.speed)
     print(server.path, flush=True)

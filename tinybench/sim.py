@@ -14,47 +14,47 @@ The board is transport-agnostic. Two transports carry it:
 
 - ``sim://nano33ble?seed=1``, the pyserial URL handler in
   :mod:`tinybench.urlhandler.protocol_sim`, in-process;
-- a pseudo-terminal from :func:`serve_pty` (``tinybench simulate`` prints its path), for any
-  program that opens a serial device.
+- a pseudo-terminal from :func:`~tinybench.pty_server.serve_pty` (``tinybench simulate``
+  prints its path), for any program that opens a serial device.
 
-Full-speed streaming formats whole blocks of sample lines with numpy (checksums included),
-so the board produces far more than 100,000 lines/s and the host's reader is what is measured.
+The model side (loading the export, normalizing, quantizing, TFLM, the sliding window) is in
+:mod:`tinybench.sim_model`. Full-speed streaming formats whole blocks of sample lines with
+:func:`~tinybench.protocol.format_samples` (numpy, checksums included), so the board produces
+far more than 100,000 lines/s and the host's reader is what is measured.
+
+``PtyServer``, ``serve_pty`` and ``run_simulator`` (from :mod:`tinybench.pty_server`) and
+``format_sample_block`` (:func:`~tinybench.protocol.format_samples`) can still be imported
+from here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import select
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tinybench.boards import Board, get_board
-from tinybench.errors import ConfigError, PortError, ProtocolError, TinybenchError
+from tinybench.errors import ConfigError, ProtocolError, TinybenchError
 from tinybench.protocol import (
     Hello,
     format_error,
     format_hello,
     format_output,
     format_prediction,
+    format_samples,
     parse_command,
 )
+from tinybench.sim_model import SimModel, SlidingWindows
 from tinybench.synth import GestureSynth
 
-__all__ = [
-    "NO_MODEL_MESSAGE",
-    "PtyServer",
-    "VirtualBoard",
-    "format_sample_block",
-    "run_simulator",
-    "serve_pty",
-]
+# These moved to tinybench.pty_server and are still importable from here.
+_PTY_SERVER_NAMES = ("PtyServer", "run_simulator", "serve_pty")
+
+__all__ = ["NO_MODEL_MESSAGE", "VirtualBoard", "format_sample_block", *_PTY_SERVER_NAMES]
 
 log = logging.getLogger(__name__)
 
@@ -66,176 +66,19 @@ _SEQ_MODULUS = 2**32
 
 Sink = Callable[[bytes], None]
 
-
-# --- block formatting --------------------------------------------------------------------
-
-_HEX = np.frombuffer(b"0123456789ABCDEF", np.uint8)
+format_sample_block = format_samples  # its name when it lived here
 
 
-def _digits(values: np.ndarray, width: int, *, pad: bool = False) -> np.ndarray:
-    """ASCII digits of non-negative integers in ``width`` columns.
+def __getattr__(name: str) -> Any:
+    """Resolve the names that moved to :mod:`tinybench.pty_server`, on first use.
 
-    Leading zeros become NUL bytes (removed later, and neutral in an XOR checksum) unless
-    ``pad`` keeps them.
+    They are not imported at the top: that module imports this one for :class:`VirtualBoard`.
     """
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    out = ((values[:, None] // powers) % 10 + 48).astype(np.uint8)
-    if not pad:
-        blank = values[:, None] < powers
-        blank[:, -1] = False
-        out[blank] = 0
-    return out
+    if name in _PTY_SERVER_NAMES:
+        from tinybench import pty_server
 
-
-def _width(values: np.ndarray) -> int:
-    return len(str(int(values.max()))) if values.size else 1
-
-
-def format_sample_block(
-    seqs: np.ndarray,
-    t_us: np.ndarray,
-    values: np.ndarray,
-    *,
-    add_checksum: bool = True,
-    garble: np.ndarray | None = None,
-) -> bytes:
-    r"""Format many sample lines at once, byte-identical to :func:`protocol.format_sample`.
-
-    Args:
-        seqs: Sequence numbers (already below 2**32), shape ``(n,)``.
-        t_us: Device timestamps, shape ``(n,)``.
-        values: Sample values, shape ``(n, k)``; written with 4 decimals.
-        add_checksum: Append ``*HH`` to every line.
-        garble: Boolean mask of lines to corrupt after their checksum is computed (one digit
-            changes, so the checksum fails; without checksums the digit becomes ``x``).
-
-    Returns:
-        The lines, each ending in ``\n``, as ASCII bytes.
-    """
-    n = len(seqs)
-    if n == 0:
-        return b""
-    scaled = np.rint(np.asarray(values, dtype=np.float64) * 1e4).astype(np.int64)
-    magnitude = np.abs(scaled)
-    whole, frac = magnitude // 10_000, magnitude % 10_000
-    k = scaled.shape[1]
-    wi = _width(whole)
-    cells = np.zeros((n, k, 7 + wi), np.uint8)
-    cells[:, :, 0] = ord(",")
-    cells[:, :, 1] = np.where(scaled < 0, ord("-"), 0)
-    cells[:, :, 2 : 2 + wi] = _digits(whole.ravel(), wi).reshape(n, k, wi)
-    cells[:, :, 2 + wi] = ord(".")
-    cells[:, :, 3 + wi :] = _digits(frac.ravel(), 4, pad=True).reshape(n, k, 4)
-    seqs = np.asarray(seqs, dtype=np.int64)
-    t_us = np.asarray(t_us, dtype=np.int64)
-    ws, wt = _width(seqs), _width(t_us)
-    head = np.zeros((n, 3 + ws + wt), np.uint8)
-    head[:, 0], head[:, 1], head[:, 2 + ws] = ord("s"), ord(","), ord(",")
-    head[:, 2 : 2 + ws] = _digits(seqs, ws)
-    head[:, 3 + ws :] = _digits(t_us, wt)
-    body = np.concatenate([head, cells.reshape(n, -1)], axis=1)
-    parts = [body]
-    if add_checksum:
-        xor = np.bitwise_xor.reduce(body, axis=1)
-        tail = np.empty((n, 3), np.uint8)
-        tail[:, 0], tail[:, 1], tail[:, 2] = ord("*"), _HEX[xor >> 4], _HEX[xor & 15]
-        parts.append(tail)
-    if garble is not None and garble.any():
-        column = head.shape[1] + 6 + wi  # last decimal of the first value: always present
-        hit = body[garble, column]
-        body[garble, column] = (hit - 47) % 10 + 48 if add_checksum else ord("x")
-    parts.append(np.full((n, 1), ord("\n"), np.uint8))
-    flat = np.concatenate(parts, axis=1).ravel()
-    return flat[flat != 0].tobytes()
-
-
-# --- the model ---------------------------------------------------------------------------
-
-
-class _Model:
-    """An exported model in the TFLM interpreter, with the settings a sketch would use."""
-
-    def __init__(self, model: Any, board: Board) -> None:
-        if not board.tflm:
-            raise ConfigError(
-                f"Board {board.name!r} cannot run TensorFlow Lite Micro ({board.note}) Open "
-                "the virtual board as a TFLM-capable board, e.g. sim://nano33ble?model=…"
-            )
-        from tinybench.tflm import TflmRunner
-
-        if isinstance(model, str | os.PathLike):
-            from tinybench.export import load_exported
-
-            model = load_exported(Path(model))
-        if hasattr(model, "read_tflite"):
-            tflite = model.read_tflite()
-        else:
-            tflite = getattr(model, "tflite", None) or Path(model.tflite_path).read_bytes()
-        self.runner = TflmRunner(tflite)
-        self.labels = tuple(model.labels)
-        self.window = int(model.window) if model.window else None
-        stride = getattr(model, "stride", None)
-        self.stride = int(stride) if stride else max(1, (self.window or 4) // 4)
-        norm = model.normalization or {"mean": [0.0], "std": [1.0]}
-        if not isinstance(norm, dict):
-            norm = {"mean": norm.mean, "std": norm.std, "fields": getattr(norm, "fields", None)}
-        self.mean = np.asarray(norm["mean"], dtype=np.float64)
-        self.std = np.asarray(norm["std"], dtype=np.float64)
-        self.fields = tuple(norm.get("fields") or ())
-        self.sample_rate_hz = getattr(model, "sample_rate_hz", None)
-        shape = self.runner.input.shape
-        self.input_bytes = int(np.prod(shape)) * np.dtype(self.runner.input.dtype).itemsize
-        outputs = int(np.prod(self.runner.output.shape))
-        if outputs != len(self.labels):
-            raise ConfigError(
-                f"The model has {outputs} outputs but {len(self.labels)} labels "
-                f"{self.labels!r}. Export it again with one label per output."
-            )
-        self._lock = threading.Lock()
-
-    def check_fields(self, fields: tuple[str, ...]) -> None:
-        """Check that the model reads windows of these sensor fields.
-
-        Raises:
-            ConfigError: The model was trained on other fields, or its input does not hold
-                a window of them.
-        """
-        if self.fields and self.fields != tuple(fields):
-            raise ConfigError(
-                f"The model was trained on fields {self.fields!r} but this sensor gives "
-                f"{tuple(fields)!r}. Export a model trained on this sensor's data."
-            )
-        if self.window is None:
-            return
-        values = int(np.prod(self.runner.input.shape))
-        if values != self.window * len(fields) or self.mean.size not in (1, len(fields)):
-            raise ConfigError(
-                f"The model's input {self.runner.input.shape} does not hold a window of "
-                f"{self.window} samples × {len(fields)} fields (normalization has "
-                f"{self.mean.size} means). Export a model trained on this sensor's fields."
-            )
-
-    def predict(self, window: np.ndarray) -> tuple[np.ndarray, int]:
-        """Return the dequantized scores for one window and the host Invoke time in µs."""
-        from tinybench.tflm import dequantize, quantize
-
-        x = quantize((window - self.mean) / self.std, self.runner.input)
-        x = x.reshape(self.runner.input.shape)
-        with self._lock:
-            start = time.perf_counter_ns()
-            raw = self.runner.invoke(x)
-            latency_us = (time.perf_counter_ns() - start) // 1000
-        return dequantize(raw, self.runner.output).ravel(), int(latency_us)
-
-    def run_raw(self, payload: bytes) -> bytes:
-        """Run the raw input tensor ``payload`` and return the raw output tensor bytes."""
-        spec = self.runner.input
-        x = np.frombuffer(payload, dtype=spec.dtype).reshape(spec.shape)
-        with self._lock:
-            return np.ascontiguousarray(self.runner.invoke(x)).tobytes()
-
-
-# --- the board ---------------------------------------------------------------------------
+        return getattr(pty_server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class VirtualBoard:
@@ -298,7 +141,7 @@ class VirtualBoard:
             )
         self.seed, self.speed, self.checksum = seed, float(speed), bool(checksum)
         self.garble, self.drop, self.unplug_after = float(garble), float(drop), unplug_after
-        self.model = _Model(model, self.board) if model is not None else None
+        self.model = SimModel(model, self.board) if model is not None else None
         fields = len(self.source.fields)
         if self.model is not None:
             self.model.check_fields(tuple(self.source.fields))
@@ -329,8 +172,11 @@ class VirtualBoard:
         self._clocked = 0  # samples produced since then
         self._stream: Iterator[np.ndarray] | None = None
         self._pending = np.zeros((0, fields))
-        self._hist = np.zeros((0, fields))
-        self._since_start = 0
+        self._windows = (
+            SlidingWindows(self.model.window, self.model.stride, fields)
+            if self.model is not None and self.model.window is not None
+            else None
+        )
 
     def __repr__(self) -> str:
         return (
@@ -542,7 +388,9 @@ class VirtualBoard:
                 self._clocked += max(n, 0)
                 self._next_t_us = t0 + round(max(n, 0) * 1e6 / self.rate_hz)
                 if epoch != seen:  # a new mode: inference starts with an empty window
-                    seen, self._hist, self._since_start = epoch, self._hist[:0], 0
+                    seen = epoch
+                    if self._windows is not None:
+                        self._windows.restart()
                 if n > 0:
                     try:
                         values = self._take(n)
@@ -571,24 +419,16 @@ class VirtualBoard:
         if keep is not None:
             index, t_us, values = index[keep], t_us[keep], values[keep]
         garble = self._faults.random(len(index)) < self.garble if self.garble else None
-        return format_sample_block(
+        return format_samples(
             index % _SEQ_MODULUS, t_us, values, add_checksum=self.checksum, garble=garble
         )
 
     def _infer(self, values: np.ndarray) -> bytes:
         model = self.model
-        assert model is not None
-        w, s = model.window, model.stride
-        start = self._since_start
-        buf = np.concatenate([self._hist, values])
-        offset = len(self._hist)  # buf[offset + j] is sample number start + j
-        self._since_start = start + len(values)
-        self._hist = buf[-(w - 1) :] if w > 1 else buf[:0]
+        assert model is not None and self._windows is not None
         lines = []
-        first = w + -(-max(0, start + 1 - w) // s) * s  # first window end after ``start``
-        for k in range(first, self._since_start + 1, s):
-            end = offset + k - start
-            scores, latency = model.predict(buf[end - w : end])
+        for window in self._windows.push(values):
+            scores, latency = model.predict(window)
             line = format_prediction(self._pred_seq, latency, scores, add_checksum=self.checksum)
             self._pred_seq += 1
             if self.garble and self._faults.random() < self.garble:
@@ -606,156 +446,3 @@ def _garble_line(line: str, checksummed: bool) -> str:
             swap = str((int(body[i]) + 1) % 10) if checksummed else "x"
             return body[:i] + swap + body[i + 1 :] + "\n"
     return line
-
-
-# --- the pseudo-terminal transport -------------------------------------------------------
-
-
-class PtyServer:
-    """A virtual board behind a pseudo-terminal, for programs that open a serial device.
-
-    The pty is in raw mode (no echo, no CR/LF translation). Stopping the server, or
-    unplugging its board, closes the master side, so a host reading the device sees an
-    unplug (pyserial: "device reports readiness to read but returned no data" or an I/O
-    error).
-
-    Args:
-        board: The virtual board to serve.
-
-    Attributes:
-        path: The device path to open, e.g. ``/dev/pts/7``.
-        board: The :class:`VirtualBoard`.
-    """
-
-    def __init__(self, board: VirtualBoard) -> None:
-        if not hasattr(os, "openpty"):
-            raise PortError(
-                "Pseudo-terminals need Linux or macOS. On this system open the virtual board "
-                "in-process instead: open_link('sim://nano33ble?seed=1')."
-            )
-        import tty  # POSIX only
-
-        self.board = board
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        os.set_blocking(self._master, False)
-        self.path = os.ttyname(self._slave)
-        self._io = threading.Lock()
-        self._closed = False
-        self._stop = threading.Event()
-        board.attach(self._write, self._on_unplug)
-        self._thread = threading.Thread(target=self._serve, name=f"pty {self.path}", daemon=True)
-        self._thread.start()
-
-    def __repr__(self) -> str:
-        return f"<PtyServer {self.path} {'serving' if self.alive else 'stopped'}>"
-
-    @property
-    def alive(self) -> bool:
-        """True while the pty is open and the board plugged in."""
-        return not self._closed and not self.board.unplugged
-
-    def _write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view and not self._stop.is_set():
-            with self._io:
-                if self._closed:
-                    return
-                try:
-                    sent = os.write(self._master, view)
-                except BlockingIOError:
-                    sent = 0
-                except OSError:
-                    return
-            view = view[sent:]
-            if view:
-                with contextlib.suppress(OSError, ValueError):
-                    select.select([], [self._master], [], 0.05)
-
-    def _serve(self) -> None:
-        partial = b""
-        while not self._stop.is_set():
-            try:
-                ready, _, _ = select.select([self._master], [], [], 0.05)
-            except (OSError, ValueError):
-                return
-            if not ready:
-                continue
-            with self._io:
-                if self._closed:
-                    return
-                try:
-                    data = os.read(self._master, 4096)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    data = b""
-            if not data:
-                time.sleep(0.05)  # no process has the device open
-                continue
-            *lines, partial = (partial + data).split(b"\n")
-            for line in lines:
-                replies = self.board.handle(line)
-                if replies:
-                    self._write("".join(replies).encode("ascii"))
-
-    def _on_unplug(self) -> None:
-        threading.Thread(target=self._shutdown, name=f"unplug {self.path}", daemon=True).start()
-
-    def _shutdown(self) -> None:
-        self._stop.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=2.0)
-        with self._io:
-            if self._closed:
-                return
-            self._closed = True
-            for fd in (self._master, self._slave):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-
-    def stop(self) -> None:
-        """Stop the board and close the pty (a host sees an unplug). Safe to call twice."""
-        self._stop.set()
-        self.board.close()
-        self._shutdown()
-
-    def __enter__(self) -> PtyServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def serve_pty(board: str | Board = "nano33ble", **kwargs: Any) -> PtyServer:
-    """Start a :class:`VirtualBoard` behind a new pseudo-terminal and return the server.
-
-    Args:
-        board: Board profile name.
-        **kwargs: :class:`VirtualBoard` keyword arguments (``seed``, ``model``, ``speed``,
-            ``garble``, ``drop``, ``unplug_after``, ``checksum``…).
-
-    Example:
-        >>> with serve_pty(seed=1) as server:  # doctest: +SKIP
-        ...     link = open_link(server.path)
-    """
-    return PtyServer(VirtualBoard(board, **kwargs))
-
-
-def run_simulator(
-    board: str = "nano33ble",
-    seed: int = 1,
-    model: str | os.PathLike[str] | None = None,
-    speed: float = 1.0,
-    **kwargs: Any,
-) -> PtyServer:
-    """Start the virtual board on a pty for ``tinybench simulate``; the caller prints ``.path``.
-
-    Args:
-        board: Board profile name.
-        seed: Seed of the synthetic sensor.
-        model: Export folder of a model to run in inference mode, or ``None``.
-        speed: Pace as a multiple of the board's rate; 0 streams as fast as possible.
-        **kwargs: Further :class:`VirtualBoard` keyword arguments.
-    """
-    return serve_pty(board, seed=seed, model=model, speed=speed, **kwargs)
