@@ -100,8 +100,10 @@ def test_export_compile_and_live_notebooks_run_on_the_virtual_board(
 
     # 05 without arduino-cli: says so and shows the commands it would run.
     monkeypatch.setenv("TINYBENCH_ARDUINO_CLI", str(tmp_path / "no-arduino-cli-here"))
-    nb = run_notebook(DEPLOY, {"SKETCH_DIR": str(sketch_dir), "BOARD": "nano33ble"})
+    params = {"SKETCH_DIR": str(sketch_dir), "EXPORT_DIR": str(export_dir)}
+    nb = run_notebook(DEPLOY, {**params, "BOARD": "nano33ble"})
     plan = text_of(code_cells(nb)[2])
+    assert "The model fits the board" in plan
     assert "arduino-cli is not installed here" in plan
     assert "arduino-cli core install arduino:mbed_nano --format json" in plan
     assert "arduino-cli compile --fqbn arduino:mbed_nano:nano33ble --format json" in plan
@@ -115,7 +117,7 @@ def test_export_compile_and_live_notebooks_run_on_the_virtual_board(
     state.write_text(json.dumps({"ports": [{"address": "/dev/ttyACM0"}], "libraries": libraries}))
     monkeypatch.setenv("TINYBENCH_ARDUINO_CLI", str(FAKE_CLI))
     monkeypatch.setenv("FAKE_ARDUINO_CLI_STATE", str(state))
-    nb = run_notebook(DEPLOY, {"SKETCH_DIR": str(sketch_dir), "PORT": "/dev/ttyACM0"})
+    nb = run_notebook(DEPLOY, {**params, "PORT": "/dev/ttyACM0"})
     result = text_of(code_cells(nb)[2])
     assert "Compiled tinybench_inference for arduino:mbed_nano:nano33ble: flash" in result
     assert "Uploaded to /dev/ttyACM0." in result

@@ -31,7 +31,10 @@ _OVERRIDES: dict[str, dict[str, Any]] = {
     "*": {"BUILD_DIR": "{build}"},
     "01": {"DATA_DIR": "{build}/data"},
     "04": {"VARIANT": "{build}/chosen_variant"},
-    "05": {"SKETCH_DIR": "{build}/sketches/tinybench_inference"},
+    "05": {
+        "SKETCH_DIR": "{build}/sketches/tinybench_inference",
+        "EXPORT_DIR": "{build}/export/gesture",
+    },
     "06": {
         "PORT": "sim://nano33ble?seed=1&model={build}/export/gesture",
         "EXPORT_DIR": "{build}/export/gesture",

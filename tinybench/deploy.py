@@ -23,7 +23,7 @@ from typing import Any
 
 from tinybench.arduino import ArduinoCli, CompileResult, UploadResult
 from tinybench.boards import Board, get_board
-from tinybench.budget import BudgetReport, budget_for
+from tinybench.budget import BudgetReport, budget_for, check_budget
 from tinybench.errors import CliNotFoundError, ConfigError
 from tinybench.export import ExportedModel
 
@@ -132,6 +132,7 @@ class Deployment:
         uploaded: The upload result, or ``None`` when nothing was uploaded.
         note: Why nothing is uploaded (no port, or a virtual port), or ``""``.
         missing_cli: Why arduino-cli was not found, with how to install it, or ``""``.
+        budget: The model's flash and RAM budget on the board, when a model was given.
     """
 
     board: str
@@ -142,6 +143,7 @@ class Deployment:
     uploaded: UploadResult | None
     note: str = ""
     missing_cli: str = ""
+    budget: BudgetReport | None = None
 
     @property
     def ran(self) -> bool:
@@ -151,6 +153,9 @@ class Deployment:
     def summary(self) -> str:
         """Return what happened, with the commands, as readable lines."""
         lines = []
+        if self.budget is not None:
+            lines.append("The model fits the board:")
+            lines += [f"  {line}" for line in self.budget.summary().splitlines()]
         if self.compiled is not None:
             lines.append(f"Compiled {self.compiled.summary()}.")
             if self.uploaded is not None:
@@ -182,6 +187,7 @@ def deploy(
     board: str | Board,
     port: str | None = None,
     *,
+    model: Any = None,
     cli: ArduinoCli | None = None,
     install: bool = True,
     build_path: str | os.PathLike[str] | None = None,
@@ -193,6 +199,9 @@ def deploy(
         board: Board name or profile.
         port: Serial port of a real board to upload to. ``None`` or a URL such as ``sim://…``
             (the virtual board) means compile only.
+        model: The model the sketch carries (an export folder, a ``.tflite`` path or bytes,
+            a ``Variant``). When given, its flash and RAM budget is checked first, with or
+            without arduino-cli, and a model that cannot fit is refused before anything runs.
         cli: The arduino-cli to use; ``None`` looks for one (``TINYBENCH_ARDUINO_CLI``, then
             ``PATH``) and plans the commands when there is none.
         install: Install the board's core and libraries first (needs the network once).
@@ -204,12 +213,14 @@ def deploy(
 
     Raises:
         ConfigError: ``board`` is unknown.
+        BudgetError: ``model`` cannot fit the board; the message gives both figures.
         CompileError: The sketch did not compile; the message lists the compiler's errors.
         CoreMissingError: The board's core is missing and ``install`` is False.
         UploadError: Uploading failed (``PortBusyError`` when another program holds the port).
     """
     profile = get_board(board)
     sketch = Path(sketch_dir)
+    budget = check_budget(model, profile) if model is not None else None
     upload_port = port if port and "://" not in port else None
     note = ""
     if port and upload_port is None:
@@ -219,40 +230,32 @@ def deploy(
         )
     elif not port:
         note = "No port given: compile only, no upload."
+    missing_cli = ""
     if cli is None:
         try:
             cli = ArduinoCli()
         except CliNotFoundError as exc:
-            planned = ArduinoCli.planned_commands(sketch, profile, upload_port)
             log.info("arduino-cli not found: %s", exc)
-            return Deployment(
-                board=profile.name,
-                sketch_dir=sketch,
-                port=port,
-                commands=tuple(tuple(command) for command in planned),
-                compiled=None,
-                uploaded=None,
-                note=note,
-                missing_cli=str(exc),
-            )
-    planned = ArduinoCli.planned_commands(
-        sketch,
-        profile,
-        upload_port,
-        build_path=build_path,
-        executable=str(cli.executable),
-        config_file=cli.config_file,
-    )
-    if install:
-        cli.install_board_support(profile)
+            missing_cli = str(exc)
+    compiled = uploaded = None
+    if cli is None:
+        planned = ArduinoCli.planned_commands(sketch, profile, upload_port, build_path=build_path)
     else:
-        planned = [command for command in planned if "install" not in command[1:3]]
-    compiled = cli.compile(sketch, profile, build_path=build_path)
-    uploaded = (
-        cli.upload(sketch, profile, upload_port, build_path=build_path)
-        if upload_port is not None
-        else None
-    )
+        planned = ArduinoCli.planned_commands(
+            sketch,
+            profile,
+            upload_port,
+            build_path=build_path,
+            executable=str(cli.executable),
+            config_file=cli.config_file,
+        )
+        if install:
+            cli.install_board_support(profile)
+        else:
+            planned = [command for command in planned if "install" not in command[1:3]]
+        compiled = cli.compile(sketch, profile, build_path=build_path)
+        if upload_port is not None:
+            uploaded = cli.upload(sketch, profile, upload_port, build_path=build_path)
     return Deployment(
         board=profile.name,
         sketch_dir=sketch,
@@ -261,4 +264,6 @@ def deploy(
         compiled=compiled,
         uploaded=uploaded,
         note=note,
+        missing_cli=missing_cli,
+        budget=budget,
     )
