@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import json
+import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,21 +15,28 @@ from test_dataset import make_dataset
 
 from tinybench.dataset import Dataset, Windows, prepare
 from tinybench.errors import RecipeError
-from tinybench.models import conv1d_classifier
+from tinybench.models import conv1d_classifier, digits_cnn
 from tinybench.optimize import (
     KINDS,
+    MIN_COMPRESSED_WEIGHTS,
     NOT_ON_MCU_REASON,
     Recipe,
     Variant,
+    cluster,
+    compressed_layers,
     convert_float32,
     convert_int8,
     make_variant,
     prune,
     prune_2_4,
+    weight_sparsity,
 )
 from tinybench.train import fit
 
 WEIGHT_OPS = {"CONV_2D": 1, "FULLY_CONNECTED": 1, "DEPTHWISE_CONV_2D": 1}
+# conv1d_classifier's weight layers in order: conv (first), conv, conv, dense, classifier (last).
+# Pruning and clustering change the middle three and leave the first and the last as trained.
+COMPRESSED, KEPT = (1, 2, 3), (0, 4)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +109,8 @@ def kernels(keras_model) -> list[np.ndarray]:
         ("cluster16", "cluster16+int8"),
         ("pqat75", "pqat75"),
         ("prune90@epochs=6,schedule=constant", "prune90+int8@epochs=6,schedule=constant"),
-        ("pqat50@epochs=4", "pqat50"),
+        ("pqat50@epochs=16", "pqat50"),
+        ("pqat50@epochs=4", "pqat50@epochs=4"),
     ],
 )
 def test_recipe_names_round_trip(text: str, canonical: str) -> None:
@@ -114,7 +125,7 @@ def test_recipe_fields_from_names() -> None:
         "prune",
         0.8,
         "int8",
-        4,
+        16,
         "polynomial",
     )
     assert Recipe.parse("cluster8").clusters == 8
@@ -184,9 +195,63 @@ def test_qat_on_a_layer_tfmot_cannot_quantize_is_refused(data) -> None:
         make_variant(_conv1d_keras_model(), "pqat50@epochs=1", data, progress=False)
 
 
+def _deeper_conv1d_keras_model(n_classes: int = 3):
+    """Conv1D, a Conv1D of 1,280 weights (big enough to compress), pooling, classifier."""
+    from tinybench.tf_runtime import load_keras
+
+    keras = load_keras()
+    layers = keras.layers
+    net = keras.Sequential(
+        [
+            layers.Input((40, 6)),
+            layers.Conv1D(8, 5, activation="relu"),
+            layers.Conv1D(32, 5, activation="relu"),
+            layers.GlobalAveragePooling1D(),
+            layers.Dense(n_classes, activation="softmax"),
+        ]
+    )
+    net.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    return net
+
+
 def test_2_4_on_rank_3_kernels_is_refused(data) -> None:
+    net = _deeper_conv1d_keras_model()
+    assert compressed_layers(net) == (net.layers[1].name,)
     with pytest.raises(RecipeError, match=r"rank-2 \(Dense\) and rank-4 \(Conv2D\).*rank 3"):
-        prune_2_4(_conv1d_keras_model(), data, epochs=1, progress=False)
+        prune_2_4(net, data, epochs=1, progress=False)
+
+
+@pytest.mark.parametrize(
+    "compress",
+    [
+        lambda net, data: prune(net, data, 0.5, epochs=1, progress=False),
+        lambda net, data: prune_2_4(net, data, epochs=1, progress=False),
+        lambda net, data: cluster(net, data, 4, epochs=1, progress=False),
+    ],
+)
+def test_a_model_with_nothing_worth_compressing_is_refused(data, compress) -> None:
+    net = _conv1d_keras_model()  # a first layer of 240 weights and a classifier: both kept
+    assert compressed_layers(net) == ()
+    with pytest.raises(RecipeError, match=r"no layer worth compressing.*240 weights.*'int8'"):
+        compress(net, data)
+
+
+def test_compressed_layers_skip_the_first_the_last_and_small_layers() -> None:
+    gestures = conv1d_classifier((119, 6), 5)
+    weighted = [layer for layer in gestures.layers if hasattr(layer, "kernel")]
+    assert [int(np.prod(layer.kernel.shape)) for layer in weighted] == [
+        1728,
+        18432,
+        55296,
+        6144,
+        320,
+    ]
+    assert compressed_layers(gestures) == tuple(weighted[i].name for i in COMPRESSED)
+    digits = digits_cnn(width=0.5)  # 72, 1,152, 1,024 and 160 weights
+    weighted = [layer for layer in digits.layers if hasattr(layer, "kernel")]
+    assert compressed_layers(digits) == (weighted[1].name, weighted[2].name)
+    assert MIN_COMPRESSED_WEIGHTS == 1024
+    assert compressed_layers(digits_cnn(width=0.25)) == ()  # its hidden layers: 288 and 256
 
 
 def test_subclassed_models_are_refused(data) -> None:
@@ -304,19 +369,65 @@ def test_int8_runs_bit_exact_in_tflite_micro(variants, data) -> None:
             np.testing.assert_array_equal(micro.get_output(0), expected)
 
 
-def test_prune_strips_wrappers_and_reaches_the_sparsity(model, data) -> None:
-    stripped = prune(model, data, 0.6, epochs=1, progress=False)
+def _kept_epoch(log: str) -> tuple[float, int, float]:
+    """(learning rate, kept epoch, its val_loss) from optimize's fine-tuning log line."""
+    found = re.search(r"learning rate (\S+), kept epoch (\d+) \(val_loss (\S+)\)", log)
+    assert found is not None, log
+    return float(found[1]), int(found[2]), float(found[3])
+
+
+def test_prune_keeps_the_best_epoch_at_final_sparsity(
+    model, data, caplog: pytest.LogCaptureFixture
+) -> None:
+    # ~6 steps per epoch: the ramp from 50% reaches 90% at step 12, the end of epoch 2. With a
+    # learning rate of 0 only the masks change, so epoch 1 (85% zeros) has the lowest
+    # validation loss, and it must not be the epoch kept.
+    with caplog.at_level(logging.INFO, logger="tinybench.optimize"):
+        stripped = prune(model, data, 0.9, epochs=3, learning_rate=0.0, progress=False)
     assert not any("prune" in layer.name for layer in stripped.layers)
-    for kernel in kernels(stripped):
-        assert np.mean(kernel == 0) == pytest.approx(0.6, abs=0.02)
+    assert _kept_epoch(caplog.text)[1] == 2  # epoch 3 has the same weights, so no better
+    before, after = kernels(model), kernels(stripped)
+    for i in COMPRESSED:
+        assert np.mean(after[i] == 0) == pytest.approx(0.9, abs=0.01)
+        kept = after[i] != 0  # magnitude pruning: the largest weights survive, unchanged
+        np.testing.assert_array_equal(after[i][kept], before[i][kept])
+        assert np.abs(before[i][kept]).min() >= np.abs(before[i][~kept]).max()
+    for i in KEPT:
+        np.testing.assert_array_equal(after[i], before[i])
+    sizes = np.array([k.size for k in after])
+    share = sizes[list(COMPRESSED)].sum() / sizes.sum()
+    assert weight_sparsity(stripped) == pytest.approx(0.9 * share, abs=0.01)
+
+
+def test_fine_tuning_uses_a_tenth_of_the_rate_and_restores_the_kept_weights(
+    model, data, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="tinybench.optimize"):
+        stripped = prune(model, data, 0.5, epochs=2, progress=False)
+    rate, _, logged_loss = _kept_epoch(caplog.text)
+    assert rate == pytest.approx(2e-4)  # the fixture model trains at 2e-3
+    stripped.compile(loss="sparse_categorical_crossentropy")
+    assert stripped.evaluate(data.val.x, data.val.y, verbose=0) == pytest.approx(
+        logged_loss, abs=2e-4
+    )
 
 
 def test_pruned_tflite_weights_hold_the_sparsity(variants) -> None:
     for name in ("prune80@epochs=2", "pqat80@epochs=1"):
-        for weights in weight_tensors(variants[name].tflite):
-            assert 0.78 <= np.mean(weights == 0) <= 0.9, name
+        tensors = weight_tensors(variants[name].tflite)
+        assert len(tensors) == len(COMPRESSED) + len(KEPT)
+        for i in COMPRESSED:
+            assert 0.78 <= np.mean(tensors[i] == 0) <= 0.9, name
+        for i in KEPT:
+            assert np.mean(tensors[i] == 0) < 0.2, name
+        sizes = np.array([t.size for t in tensors])
+        zeros = sum(np.count_nonzero(t == 0) for t in tensors) / sizes.sum()
+        share = sizes[list(COMPRESSED)].sum() / sizes.sum()
+        assert zeros == pytest.approx(0.8 * share, abs=0.01), name
+        assert variants[name].weight_sparsity == pytest.approx(zeros, abs=0.01), name
     int8_zeros = [np.mean(w == 0) for w in weight_tensors(variants["int8"].tflite)]
     assert max(int8_zeros) < 0.2
+    assert variants["int8"].weight_sparsity < 0.01
 
 
 def test_pruned_int8_compresses_better_but_keeps_its_flash_size(variants) -> None:
@@ -327,20 +438,21 @@ def test_pruned_int8_compresses_better_but_keeps_its_flash_size(variants) -> Non
 
 def test_2_4_pattern_in_the_tflite_weights(variants) -> None:
     checked = 0
-    for weights in weight_tensors(variants["prune_2_4@epochs=1"].tflite):
+    for i, weights in enumerate(weight_tensors(variants["prune_2_4@epochs=1"].tflite)):
         # TFLite layout is [out, h, w, in] (conv) or [out, in] (dense): blocks of 4 along "in"
         channels_in = weights.shape[-1]
         full = channels_in // 4 * 4
         blocks = weights.reshape(-1, channels_in)[:, :full].reshape(-1, 4)
-        assert np.all((blocks == 0).sum(axis=1) >= 2)
-        checked += len(blocks)
+        two_of_four = bool(np.all((blocks == 0).sum(axis=1) >= 2))
+        assert two_of_four == (i in COMPRESSED), i  # the first layer and classifier stay dense
+        checked += len(blocks) if two_of_four else 0
     assert checked > 1000
 
 
 def test_clustered_tflite_weights_have_at_most_n_values_per_channel(variants) -> None:
-    for weights in weight_tensors(variants["cluster8@epochs=1"].tflite):
-        for channel in weights.reshape(weights.shape[0], -1):
-            assert len(np.unique(channel)) <= 8
+    for i, weights in enumerate(weight_tensors(variants["cluster8@epochs=1"].tflite)):
+        most = max(len(np.unique(c)) for c in weights.reshape(weights.shape[0], -1))
+        assert (most <= 8) == (i in COMPRESSED), (i, most)  # first layer, classifier: as trained
     plain = weight_tensors(variants["int8"].tflite)
     assert max(len(np.unique(c)) for w in plain for c in w.reshape(w.shape[0], -1)) > 8
 
@@ -359,10 +471,25 @@ def test_variant_save_and_load(variants, tmp_path: Path) -> None:
     )
     assert again.normalization == variant.normalization
     assert (again.runnable_on_mcu, again.window, again.rate_hz) == (True, 40, 119.0)
+    assert again.weight_sparsity == variant.weight_sparsity > 0.7
+    # sidecars written before weight_sparsity was recorded still load
+    sidecar = path.with_suffix(".json")
+    meta = json.loads(sidecar.read_text())
+    del meta["weight_sparsity"]
+    sidecar.write_text(json.dumps(meta))
+    assert Variant.load(path).weight_sparsity is None
+    meta["colour"] = "blue"
+    sidecar.write_text(json.dumps(meta))
+    with pytest.raises(RecipeError, match="colour"):
+        Variant.load(path)
 
 
 def test_default_gesture_model_meets_the_size_targets() -> None:
-    """At width 1.0 weights dominate: int8 <= 30% of float32; 80% pruned int8 gzip <= 12%."""
+    """At width 1.0 weights dominate: int8 <= 30% of float32; 80% pruned int8 gzip <= 12%.
+
+    Pruning leaves the first layer (1,728 weights) and the classifier (320) dense, so 78% of
+    the model's 81,920 weights are zero, and the gzip target still holds.
+    """
     rng = np.random.default_rng(0)
     x = rng.normal(size=(96, 119, 6)).astype(np.float32)
     y = rng.integers(0, 5, size=96)
@@ -376,5 +503,6 @@ def test_default_gesture_model_meets_the_size_targets() -> None:
     float_bytes = convert_float32(net)
     assert len(convert_int8(net, x)) <= 0.30 * len(float_bytes)
     pruned = prune(net, Data, 0.8, epochs=1, schedule="constant", progress=False)
+    assert weight_sparsity(pruned) == pytest.approx(0.8 * (81920 - 1728 - 320) / 81920, abs=0.002)
     sparse_int8 = convert_int8(pruned, x)
     assert len(gzip.compress(sparse_int8)) <= 0.12 * len(gzip.compress(float_bytes))

@@ -9,6 +9,15 @@ export needs (labels, input shape, normalization). There is one function per tec
 - fine-tuning (on a clone, never the caller's model): :func:`quantization_aware`,
   :func:`prune`, :func:`prune_2_4`, :func:`cluster`, :func:`pqat`.
 
+Fine-tuning follows tfmot's advice for a trained model. It starts from the trained weights,
+at a tenth of the learning rate the model was trained with. Pruning ramps sparsity up from
+50% with a polynomial schedule over the first two thirds of the steps and holds it for the
+last third. Fine-tuning keeps the weights of the epoch with the lowest validation loss,
+counting only epochs that end at the final sparsity. Pruning and clustering leave three
+kinds of layer alone (:func:`compressed_layers`): the first, the classifier and layers under
+:data:`MIN_COMPRESSED_WEIGHTS` weights. ``Variant.weight_sparsity`` reports the fraction of
+zeros over the whole model.
+
 Fine-tuned models are stripped of their tfmot wrappers and converted to full int8 by
 default. Recipes that cannot work in this stack are refused with :class:`RecipeError` and
 the reason, never skipped: ``EXPERIMENTAL_SPARSITY`` makes a DENSIFY op TFLM lacks,
@@ -37,10 +46,12 @@ from tinybench.train import fit
 __all__ = [
     "CONVERSIONS",
     "KINDS",
+    "MIN_COMPRESSED_WEIGHTS",
     "NOT_ON_MCU_REASON",
     "Recipe",
     "Variant",
     "cluster",
+    "compressed_layers",
     "convert_dynamic",
     "convert_float16",
     "convert_float32",
@@ -50,6 +61,7 @@ __all__ = [
     "prune",
     "prune_2_4",
     "quantization_aware",
+    "weight_sparsity",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,12 +84,19 @@ CONVERSIONS = ("int8", "float32")
 
 NOT_ON_MCU_REASON = "TFLM does not run float16/hybrid models; evaluated in LiteRT"
 
+MIN_COMPRESSED_WEIGHTS = 1024
+"""Layers with fewer weights stay dense and unclustered: compressing them saves little."""
+
 _POST_TRAINING = ("float32", "float16", "dynamic", "int8")
 _PRUNING = ("prune", "pqat")
 _SCHEDULES = ("polynomial", "constant")
-_DEFAULT_EPOCHS = 4
+_DEFAULT_EPOCHS = 16
 _BATCH_SIZE = 32
-_FINE_TUNE_LEARNING_RATE = 1e-3
+_LEARNING_RATE_FACTOR = 0.1  # fine-tune at a tenth of the rate the model was trained with
+_FALLBACK_LEARNING_RATE = 1e-4  # for a model compiled without a plain learning rate
+_RAMP = 2 / 3  # pruning reaches its final sparsity after this share of the steps
+_FIRST_SPARSITY = 0.5  # where the ramp starts, as in tfmot's guide (validated on gestures)
+_MASK_UPDATES = 16  # pruning mask updates during the ramp
 _REPRESENTATIVE_SAMPLES = 256
 _MAX_CLUSTERS = 256
 _REFUSED_CONVERSIONS = {
@@ -110,12 +129,12 @@ class Recipe:
         kind: One of :data:`KINDS`.
         sparsity: Fraction of zero weights for ``prune`` and ``pqat``, in ``[0, 1)``.
         clusters: Number of weight clusters per kernel for ``cluster`` (2..256).
-        epochs: Fine-tuning epochs (None for post-training kinds, 4 by default otherwise).
+        epochs: Fine-tuning epochs (None for post-training kinds, 16 by default otherwise).
         convert: Conversion after fine-tuning: ``int8`` (default) or ``float32`` for
             ``prune``, ``prune_2_4`` and ``cluster``; always ``int8`` for ``qat``/``pqat``;
             None for post-training kinds.
         schedule: Pruning schedule for ``prune``/``pqat``: ``polynomial`` (ramps sparsity up
-            over the first two thirds of fine-tuning) or ``constant``.
+            over the first two thirds of fine-tuning, then holds it) or ``constant``.
     """
 
     kind: str
@@ -277,6 +296,8 @@ class Variant:
         reason: Why it cannot run on a microcontroller, empty otherwise.
         window: Window length in samples, for time-series models.
         rate_hz: Sample rate of the training data, for time-series models.
+        weight_sparsity: Fraction of zeros over every kernel of the converted Keras model
+            (see :func:`weight_sparsity`); None if unknown.
     """
 
     name: str
@@ -289,6 +310,7 @@ class Variant:
     reason: str = ""
     window: int | None = None
     rate_hz: float | None = None
+    weight_sparsity: float | None = None
 
     def save(self, path: str | Path) -> Path:
         """Write ``<path>.tflite`` and a JSON sidecar ``<path>.json``; return the model path."""
@@ -308,6 +330,7 @@ class Variant:
         except (OSError, json.JSONDecodeError) as exc:
             raise RecipeError(f"cannot read variant {path}: {exc}; save it again.") from exc
         known = {f for f in cls.__dataclass_fields__ if f != "tflite"}
+        meta.setdefault("weight_sparsity", None)  # sidecars saved before it was recorded
         if set(meta) != known:
             raise RecipeError(
                 f"{path.with_suffix('.json')} has keys {sorted(meta)}; expected {sorted(known)}."
@@ -333,6 +356,7 @@ class Variant:
             "reason": self.reason,
             "window": self.window,
             "rate_hz": self.rate_hz,
+            "weight_sparsity": self.weight_sparsity,
         }
 
 
@@ -362,6 +386,7 @@ def make_variant(
     """
     recipe = Recipe.parse(recipe)
     representative = _representative(data.train.x, seed)
+    converted = model
     if recipe.kind == "float32":
         tflite = convert_float32(model)
     elif recipe.kind == "float16":
@@ -371,11 +396,11 @@ def make_variant(
     elif recipe.kind == "int8":
         tflite = convert_int8(model, representative)
     else:
-        tuned = _fine_tuned(model, recipe, data, seed, progress)
+        converted = _fine_tuned(model, recipe, data, seed, progress)
         if recipe.convert == "float32":
-            tflite = convert_float32(tuned)
+            tflite = convert_float32(converted)
         else:
-            tflite = convert_int8(tuned, representative)
+            tflite = convert_int8(converted, representative)
     on_mcu = recipe.kind not in ("float16", "dynamic")
     return Variant(
         name=recipe.name,
@@ -388,6 +413,7 @@ def make_variant(
         reason="" if on_mcu else NOT_ON_MCU_REASON,
         window=getattr(data, "window", None),
         rate_hz=getattr(data, "rate_hz", None),
+        weight_sparsity=weight_sparsity(converted),
     )
 
 
@@ -452,9 +478,17 @@ def quantization_aware(
     *,
     seed: int = 0,
     progress: bool = True,
-    learning_rate: float = _FINE_TUNE_LEARNING_RATE,
+    learning_rate: float | None = None,
 ) -> Any:
     """Fine-tune a clone with fake-quantization (tfmot default 8-bit scheme).
+
+    Args:
+        model: The trained model (left untouched).
+        data: Normalized training data.
+        epochs: Fine-tuning epochs; the epoch with the lowest validation loss is kept.
+        seed: Fine-tuning seed.
+        progress: Show a progress bar.
+        learning_rate: Adam learning rate; None for a tenth of the model's own.
 
     Returns:
         The quantization-aware model; convert it with :func:`convert_int8`.
@@ -480,33 +514,67 @@ def prune(
     *,
     seed: int = 0,
     progress: bool = True,
-    learning_rate: float = _FINE_TUNE_LEARNING_RATE,
+    learning_rate: float | None = None,
 ) -> Any:
-    """Magnitude-prune every prunable kernel of a clone to ``sparsity``, then strip wrappers.
+    """Magnitude-prune the kernels of :func:`compressed_layers` of a clone, then strip wrappers.
+
+    Each of those kernels ends with ``sparsity`` of its weights at zero. The first layer,
+    the classifier and small layers keep theirs, so the model as a whole is a little less
+    sparse (:func:`weight_sparsity` says how much).
 
     Args:
         model: The trained model (left untouched).
         data: Normalized training data.
-        sparsity: Fraction of zero weights per kernel, in ``[0, 1)``.
-        epochs: Fine-tuning epochs.
-        schedule: ``"polynomial"`` (ramp up over the first two thirds of fine-tuning),
-            ``"constant"``, or a tfmot ``PruningSchedule``.
+        sparsity: Fraction of zero weights in each pruned kernel, in ``[0, 1)``.
+        epochs: Fine-tuning epochs. The epoch with the lowest validation loss among those
+            that end at the final sparsity is kept.
+        schedule: ``"polynomial"`` (from 50%, or the kernel's sparsity if higher, up to
+            ``sparsity`` over the first two thirds of the steps, then held), ``"constant"``,
+            or a tfmot ``PruningSchedule``.
         seed: Fine-tuning seed.
         progress: Show a progress bar.
-        learning_rate: Adam learning rate for fine-tuning.
+        learning_rate: Adam learning rate; None for a tenth of the model's own.
 
     Returns:
         A plain (stripped) Keras model whose kernels hold the zeros.
+
+    Raises:
+        RecipeError: The model has no layer worth pruning, or tfmot cannot prune it.
     """
     recipe = Recipe("prune", sparsity=sparsity, epochs=epochs)
     tfmot = load_tfmot()
-    steps = _steps(data, recipe.epochs or 1)
-    pruning_schedule = _schedule(tfmot, schedule, recipe.sparsity or 0.0, steps)
+    sparsity_api = tfmot.sparsity.keras
+    steps_per_epoch = _steps(data, 1)
     clone = _clone(model)
+    chosen = _layers_to_compress(clone, "prune")
+    schedules = {
+        layer.name: _schedule(
+            tfmot, schedule, recipe.sparsity or 0.0, steps_per_epoch * epochs, _zeros(layer)
+        )
+        for layer in clone.layers
+        if layer.name in chosen
+    }
+
+    def wrap(layer: Any) -> Any:
+        if layer.name not in schedules:
+            return layer
+        return sparsity_api.prune_low_magnitude(layer, pruning_schedule=schedules[layer.name])
+
     with _refusing("prune", "tfmot cannot prune this model"):
-        wrapped = tfmot.sparsity.keras.prune_low_magnitude(clone, pruning_schedule=pruning_schedule)
-    _fine_tune(wrapped, model, data, epochs, seed, progress, learning_rate, pruning=True)
-    return tfmot.sparsity.keras.strip_pruning(wrapped)
+        wrapped = _rebuild(clone, wrap)
+    final_step = max(_final_step(tfmot, s) for s in schedules.values())
+    _fine_tune(
+        wrapped,
+        model,
+        data,
+        epochs,
+        seed,
+        progress,
+        learning_rate,
+        pruning=True,
+        first_epoch=min(epochs, max(1, math.ceil(final_step / steps_per_epoch))),
+    )
+    return sparsity_api.strip_pruning(wrapped)
 
 
 def prune_2_4(
@@ -516,24 +584,37 @@ def prune_2_4(
     *,
     seed: int = 0,
     progress: bool = True,
-    learning_rate: float = _FINE_TUNE_LEARNING_RATE,
+    learning_rate: float | None = None,
 ) -> Any:
     """Structured 2:4 pruning: in every 4 consecutive input-channel weights, 2 are zero.
 
-    tfmot lays the blocks along the input channels of the TFLite layout and supports only
+    Applies to :func:`compressed_layers`. tfmot sets the 2:4 masks once, at the first step,
+    and lays the blocks along the input channels of the TFLite layout; it supports only
     rank-2 (Dense) and rank-4 (Conv2D) kernels.
+
+    Args:
+        model: The trained model (left untouched).
+        data: Normalized training data.
+        epochs: Fine-tuning epochs; the epoch with the lowest validation loss is kept.
+        seed: Fine-tuning seed.
+        progress: Show a progress bar.
+        learning_rate: Adam learning rate; None for a tenth of the model's own.
 
     Returns:
         A plain (stripped) Keras model.
 
     Raises:
-        RecipeError: A prunable kernel is not rank 2 or 4 (``Conv1D``, for example).
+        RecipeError: A kernel to prune is not rank 2 or 4 (``Conv1D``, for example), or the
+            model has no layer worth pruning.
     """
     tfmot = load_tfmot()
+    sparsity_api = tfmot.sparsity.keras
+    clone = _clone(model)
+    chosen = _layers_to_compress(clone, "prune_2_4")
     bad = [
-        f"{layer.name} ({type(layer).__name__}, rank {len(layer.kernel.shape)})"
-        for layer in model.layers
-        if hasattr(layer, "kernel") and len(layer.kernel.shape) not in (2, 4)
+        f"{layer.name} ({type(layer).__name__}, rank {len(_kernel(layer).shape)})"
+        for layer in clone.layers
+        if layer.name in chosen and len(_kernel(layer).shape) not in (2, 4)
     ]
     if bad:
         raise RecipeError(
@@ -541,18 +622,20 @@ def prune_2_4(
             f"(Conv2D) kernels only, and {', '.join(bad)} differ. Build the model with "
             "tinybench.models (Conv2D with (k, 1) kernels) or use unstructured 'prune50'."
         )
-    steps = _steps(data, epochs)
-    clone = _clone(model)
-    with _refusing("prune_2_4", "tfmot cannot prune this model"):
-        wrapped = tfmot.sparsity.keras.prune_low_magnitude(
-            clone,
-            pruning_schedule=tfmot.sparsity.keras.ConstantSparsity(
-                0.5, begin_step=0, frequency=max(1, steps // 4)
-            ),
+
+    def wrap(layer: Any) -> Any:
+        if layer.name not in chosen:
+            return layer
+        return sparsity_api.prune_low_magnitude(
+            layer,
+            pruning_schedule=sparsity_api.ConstantSparsity(0.5, begin_step=0),
             sparsity_m_by_n=(2, 4),
         )
+
+    with _refusing("prune_2_4", "tfmot cannot prune this model"):
+        wrapped = _rebuild(clone, wrap)
     _fine_tune(wrapped, model, data, epochs, seed, progress, learning_rate, pruning=True)
-    return tfmot.sparsity.keras.strip_pruning(wrapped)
+    return sparsity_api.strip_pruning(wrapped)
 
 
 def cluster(
@@ -563,26 +646,45 @@ def cluster(
     *,
     seed: int = 0,
     progress: bool = True,
-    learning_rate: float = _FINE_TUNE_LEARNING_RATE,
+    learning_rate: float | None = None,
 ) -> Any:
-    """Weight clustering: each kernel keeps at most ``n_clusters`` distinct values.
+    """Weight clustering: each kernel of :func:`compressed_layers` keeps ``n_clusters`` values.
 
-    Centroids start from k-means++; fine-tuning moves them. Clustering alone does not shrink
-    the flatbuffer; it makes weights compress well (gzip, or TFLM's LUT compression).
+    Centroids start from k-means++ on the trained weights; fine-tuning moves them. Clustering
+    alone does not shrink the flatbuffer; it makes weights compress well (gzip, or TFLM's LUT
+    compression).
+
+    Args:
+        model: The trained model (left untouched).
+        data: Normalized training data.
+        n_clusters: Distinct values per clustered kernel, 2 to 256.
+        epochs: Fine-tuning epochs; the epoch with the lowest validation loss is kept.
+        seed: Fine-tuning seed.
+        progress: Show a progress bar.
+        learning_rate: Adam learning rate; None for a tenth of the model's own.
 
     Returns:
         A plain (stripped) Keras model.
+
+    Raises:
+        RecipeError: The model has no layer worth clustering, or tfmot cannot cluster it.
     """
     recipe = Recipe("cluster", clusters=n_clusters, epochs=epochs)
-    tfmot = load_tfmot()
-    clustering = tfmot.clustering.keras
+    clustering = load_tfmot().clustering.keras
     clone = _clone(model)
-    with _refusing("cluster", "tfmot cannot cluster this model"):
-        wrapped = clustering.cluster_weights(
-            clone,
+    chosen = _layers_to_compress(clone, "cluster")
+
+    def wrap(layer: Any) -> Any:
+        if layer.name not in chosen:
+            return layer
+        return clustering.cluster_weights(
+            layer,
             number_of_clusters=recipe.clusters,
             cluster_centroids_init=clustering.CentroidInitialization.KMEANS_PLUS_PLUS,
         )
+
+    with _refusing("cluster", "tfmot cannot cluster this model"):
+        wrapped = _rebuild(clone, wrap)
     _fine_tune(wrapped, model, data, epochs, seed, progress, learning_rate)
     return clustering.strip_clustering(wrapped)
 
@@ -596,11 +698,12 @@ def pqat(
     *,
     seed: int = 0,
     progress: bool = True,
-    learning_rate: float = _FINE_TUNE_LEARNING_RATE,
+    learning_rate: float | None = None,
 ) -> Any:
     """Pruning-preserving quantization-aware training: :func:`prune`, then QAT that keeps zeros.
 
-    Uses tfmot's ``Default8BitPrunePreserveQuantizeScheme``; both phases run ``epochs``.
+    Uses tfmot's ``Default8BitPrunePreserveQuantizeScheme``; both phases run ``epochs`` and
+    keep their epoch with the lowest validation loss.
 
     Returns:
         The quantization-aware model; convert it with :func:`convert_int8`.
@@ -623,6 +726,36 @@ def pqat(
         aware = quantization.quantize_apply(quantization.quantize_annotate_model(pruned), scheme)
     _fine_tune(aware, model, data, epochs, seed, progress, learning_rate)
     return aware
+
+
+def compressed_layers(model: Any) -> tuple[str, ...]:
+    """Names of the layers that pruning and clustering change, in model order.
+
+    These are the layers with a kernel, except three kinds that hold few of the weights but
+    much of the accuracy. The first layer sees the raw input channels with few weights per
+    filter. The last layer is the classifier. Layers with fewer than
+    :data:`MIN_COMPRESSED_WEIGHTS` weights are also left out.
+
+    Args:
+        model: A ``tf_keras`` model.
+    """
+    weighted = [layer for layer in model.layers if _kernel(layer) is not None]
+    return tuple(
+        layer.name
+        for layer in weighted[1:-1]
+        if int(np.prod(_kernel(layer).shape)) >= MIN_COMPRESSED_WEIGHTS
+    )
+
+
+def weight_sparsity(model: Any) -> float:
+    """Fraction of exact zeros over every kernel of ``model``; biases are not counted.
+
+    Kernels inside tfmot wrappers (quantization-aware layers) are counted too. The result is
+    0.0 for a model with no kernel.
+    """
+    kernels = [np.asarray(k) for k in (_kernel(layer) for layer in model.layers) if k is not None]
+    total = sum(k.size for k in kernels)
+    return float(sum(np.count_nonzero(k == 0) for k in kernels) / total) if total else 0.0
 
 
 def _fine_tuned(model: Any, recipe: Recipe, data: TrainingData, seed: int, progress: bool) -> Any:
@@ -708,22 +841,32 @@ def _fine_tune(
     epochs: int,
     seed: int,
     progress: bool,
-    learning_rate: float,
+    learning_rate: float | None,
+    *,
     pruning: bool = False,
+    first_epoch: int = 1,
 ) -> None:
+    """Fine-tune ``wrapped`` in place and keep its epoch with the lowest validation loss.
+
+    Only epochs from ``first_epoch`` on compete (for pruning, those that end at the final
+    sparsity). Without validation data the last epoch's weights stay.
+    """
     keras = load_keras()
     target = "inputs" if tuple(original.output_shape) == tuple(original.input_shape) else "labels"
     loss = getattr(original, "loss", None) or (
         "mse" if target == "inputs" else "sparse_categorical_crossentropy"
     )
+    rate = _fine_tune_rate(original) if learning_rate is None else learning_rate
     wrapped.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=keras.optimizers.Adam(rate),
         loss=loss,
         metrics=["accuracy"] if target == "labels" else [],
     )
     callbacks = []
     if pruning:
         callbacks.append(load_tfmot().sparsity.keras.UpdatePruningStep())
+    keep = _keep_best(keras, first_epoch)
+    callbacks.append(keep)  # after UpdatePruningStep, so the weights it keeps are masked
     fit(
         wrapped,
         data.train,
@@ -736,6 +879,90 @@ def _fine_tune(
         target=target,
         callbacks=callbacks,
     )
+    log.info(
+        "fine-tuned %s for %d epochs at learning rate %.2g, kept epoch %s (val_loss %.4f)",
+        original.name,
+        epochs,
+        rate,
+        keep.best_epoch or epochs,
+        keep.best,
+    )
+
+
+def _keep_best(keras: Any, first_epoch: int) -> Any:
+    """A callback that restores the weights of the best epoch from ``first_epoch`` on."""
+
+    class KeepBest(keras.callbacks.Callback):
+        """Remember the weights of the epoch with the lowest ``val_loss``; restore them."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.best = math.inf
+            self.best_epoch = 0
+            self.weights: list[np.ndarray] | None = None
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            value = (logs or {}).get("val_loss")
+            if epoch + 1 < first_epoch or value is None or not value < self.best:
+                return
+            self.best, self.best_epoch = float(value), epoch + 1
+            self.weights = self.model.get_weights()
+
+        def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+            if self.weights is not None:
+                self.model.set_weights(self.weights)
+
+    return KeepBest()
+
+
+def _fine_tune_rate(model: Any) -> float:
+    """A tenth of the learning rate ``model`` was compiled with (1e-4 if it has none)."""
+    try:
+        rate = model.optimizer.get_config()["learning_rate"]
+        if isinstance(rate, Mapping):  # a schedule: start from its initial rate
+            rate = rate["config"]["initial_learning_rate"]
+        rate = float(rate)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return _FALLBACK_LEARNING_RATE
+    return _LEARNING_RATE_FACTOR * rate if rate > 0 else _FALLBACK_LEARNING_RATE
+
+
+def _layers_to_compress(model: Any, recipe: str) -> tuple[str, ...]:
+    """:func:`compressed_layers`, refusing a model that has none."""
+    chosen = compressed_layers(model)
+    if not chosen:
+        kept = ", ".join(
+            f"{layer.name} ({int(np.prod(_kernel(layer).shape))} weights)"
+            for layer in model.layers
+            if _kernel(layer) is not None
+        )
+        raise RecipeError(
+            f"recipe {recipe} refused: model {model.name!r} has no layer worth compressing. "
+            f"Its weight layers ({kept or 'none'}) are the first, the last or smaller than "
+            f"{MIN_COMPRESSED_WEIGHTS} weights, and those stay as trained. Use the 'int8' "
+            "recipe, or a model with hidden layers."
+        )
+    return chosen
+
+
+def _rebuild(model: Any, wrap: Callable[[Any], Any]) -> Any:
+    """The same layers (and weights) as ``model``, each passed through ``wrap``."""
+    return load_keras().models.clone_model(model, clone_function=wrap)
+
+
+def _kernel(layer: Any) -> Any:
+    """The weight kernel variable of ``layer`` (inside a tfmot wrapper too), or None."""
+    names = ("kernel", "depthwise_kernel")
+    if hasattr(layer, "layer"):  # a tfmot wrapper; its inner layer's kernel may be a tensor
+        return next(
+            (w for w in layer.weights if w.name.split("/")[-1].split(":")[0] in names), None
+        )
+    return next((getattr(layer, n) for n in names if getattr(layer, n, None) is not None), None)
+
+
+def _zeros(layer: Any) -> float:
+    """Fraction of zeros in the kernel of ``layer``."""
+    return float(np.mean(np.asarray(_kernel(layer)) == 0))
 
 
 def _steps(data: TrainingData, epochs: int) -> int:
@@ -743,24 +970,44 @@ def _steps(data: TrainingData, epochs: int) -> int:
     return max(1, math.ceil(len(data.train.x) / _BATCH_SIZE)) * epochs
 
 
-def _schedule(tfmot: Any, schedule: str | Any, sparsity: float, steps: int) -> Any:
-    """Build a pruning schedule that reaches ``sparsity`` at an update step before the end."""
+def _schedule(
+    tfmot: Any, schedule: str | Any, sparsity: float, steps: int, initial: float = 0.0
+) -> Any:
+    """A pruning schedule to ``sparsity``, reached after two thirds of ``steps``.
+
+    The polynomial ramp starts from 50% or the kernel's ``initial`` sparsity, whichever is
+    higher, and updates the masks :data:`_MASK_UPDATES` times. A tfmot schedule object is
+    returned as it is.
+    """
     sparsity_api = tfmot.sparsity.keras
     if not isinstance(schedule, str):
         return schedule
     if schedule not in _SCHEDULES:
         raise RecipeError(f"unknown pruning schedule {schedule!r}; choose one of {_SCHEDULES}.")
-    frequency = max(1, steps // 12)
-    end = (int((steps - 1) * 2 / 3) // frequency) * frequency
-    if schedule == "constant" or end < 1:
+    ramp = int(steps * _RAMP)
+    frequency = max(1, ramp // _MASK_UPDATES)
+    end = ramp // frequency * frequency
+    initial = min(max(initial, _FIRST_SPARSITY), sparsity)
+    if schedule == "constant" or end < 1 or initial >= sparsity:
         return sparsity_api.ConstantSparsity(sparsity, begin_step=0, frequency=frequency)
     return sparsity_api.PolynomialDecay(
-        initial_sparsity=0.0,
+        initial_sparsity=initial,
         final_sparsity=sparsity,
         begin_step=0,
         end_step=end,
         frequency=frequency,
     )
+
+
+def _final_step(tfmot: Any, schedule: Any) -> int:
+    """The training step at which ``schedule`` first applies its final sparsity (0: unknown)."""
+    sparsity_api = tfmot.sparsity.keras
+    if isinstance(schedule, sparsity_api.PolynomialDecay):
+        return max(0, int(schedule.end_step))
+    if isinstance(schedule, sparsity_api.ConstantSparsity):  # first update: step 1 at the earliest
+        begin = int(schedule.begin_step)
+        return begin if begin >= 1 else int(schedule.frequency)
+    return 0
 
 
 def _representative(x: np.ndarray, seed: int) -> np.ndarray:

@@ -107,6 +107,8 @@ def run_variant_task(task: _Task) -> dict[str, Any]:
         variant = make_variant(model, _recipe(job), prepared, seed=job.seed, progress=False)
         measured, y_pred = _measure(variant.tflite, job.board, prepared)
         row.update(measured)
+        # The fraction of weights that really are zero (pruning leaves small layers dense).
+        row["weight_sparsity"] = variant.weight_sparsity
         row["error"] = ""
     except TinybenchError as exc:
         row.update({"runnable_on_mcu": False, "accuracy": None, "error": str(exc)})
