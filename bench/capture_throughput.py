@@ -27,8 +27,8 @@ import time
 
 import serial
 
-from tinybench.link import open_link
 from tinybench.sim import VirtualBoard, run_simulator
+from tinybench.wire import open_link
 
 WARMUP_S = 0.5
 
@@ -115,12 +115,15 @@ def measure_readline(path: str, seconds: float) -> tuple[float, float]:
     return rates
 
 
-def measure_chunked(path: str, seconds: float) -> tuple[float, float]:
-    """Sample lines per second and per CPU second through a bare chunked read + split loop."""
+def measure_chunked(path: str, seconds: float, warmup: float = WARMUP_S) -> tuple[float, float]:
+    """Sample lines per second and per CPU second through a bare chunked read + split loop.
+
+    Counting starts ``warmup`` seconds after the board was told to stream.
+    """
     port = serial.serial_for_url(path, timeout=0.05)
     port.write(b"c\n")
     partial, count, cpu0 = b"", 0, None
-    counting_from = time.perf_counter() + WARMUP_S
+    counting_from = time.perf_counter() + warmup
     end = counting_from + seconds
     while (now := time.perf_counter()) < end:
         *lines, partial = (partial + port.read(max(1, port.in_waiting))).split(b"\n")

@@ -42,11 +42,10 @@ from typing import Any
 
 import numpy as np
 
-from tinybench.link import open_link
 from tinybench.live import LiveSession
-from tinybench.protocol import Prediction
 from tinybench.sim import PtyServer, VirtualBoard
 from tinybench.widgets import LiveView
+from tinybench.wire import Prediction, open_link
 
 TARGET_P99_MS = 20.0
 TARGET_RENDERS_HZ = 10.0
@@ -94,9 +93,9 @@ def serve(export_dir: str, speed: float) -> None:
 
 def build_export(out: Path) -> Path:
     """Export an untrained int8 conv1d gesture classifier (64 samples x 6 fields, 5 labels)."""
-    from tinybench.export import export_model
-    from tinybench.models import conv1d_classifier
+    from tinybench.deploy.export import export_model
     from tinybench.optimize import convert_int8
+    from tinybench.train.models import conv1d_classifier
 
     model = conv1d_classifier((64, 6), 5, 0.5)
     representative = np.random.default_rng(0).normal(size=(128, 64, 6))
@@ -142,7 +141,7 @@ def measure(path: str, seconds: float) -> dict[str, Any]:
             if latest is not None and latest.seq not in shown:
                 shown[latest.seq] = time.perf_counter_ns()
 
-        session.on_update(after_view)  # registered after the view's own observer
+        session.subscribe(after_view)  # registered after the view's own observer
         session.start()
         link.subscribe(after_session)  # called right after the session's own callback
         time.sleep(WARMUP_S)

@@ -1,7 +1,8 @@
 """Regenerate the bundled ``data/gestures`` dataset from the virtual board.
 
 The sessions go through the real capture path: the virtual board streams protocol lines over
-``sim://nano33ble?seed=<seed>&speed=0`` and :func:`tinybench.capture.record_dataset` records
+``sim://nano33ble?seed=<seed>&speed=0`` and :func:`tinybench.capture.record_dataset`
+records
 them, exactly as it would from a real board. The same seed gives the same dataset.
 
     .venv/bin/python scripts/make_gestures_dataset.py
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from tinybench.capture import record_dataset
-    from tinybench.link import open_link
+    from tinybench.wire.link import open_link
 
     with open_link(f"sim://nano33ble?seed={args.seed}&speed=0") as link:
         sessions = record_dataset(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tinybench.link import Link
+from tinybench.wire.link import Link
 
 
 def feed(link: Link, *lines: str) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from tinybench.export import ExportedModel
+    from tinybench.deploy.export import ExportedModel
 
 
 def build_imu_model(
@@ -157,7 +157,7 @@ def export_for_virtual_board(
 
     The virtual board runs it given ``sim://nano33ble?model=<out>``.
     """
-    from tinybench.export import export_model
+    from tinybench.deploy.export import export_model
 
     return export_model(
         tflite,

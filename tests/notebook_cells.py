@@ -21,3 +21,26 @@ def code_cells(nb: nbformat.NotebookNode) -> list:
         for cell in nb.cells
         if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])
     ]
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def undisplayed_plots(nb: nbformat.NotebookNode) -> list[str]:
+    """Return the first line of each plotting cell that shows no picture.
+
+    A cell that calls a ``plot_…`` function must output ``image/png``; a cell that builds the
+    trade-off explorer must output a widget view. Text such as ``<Figure size 800x500 with 1
+    Axes>`` is what a student would see instead of the plot, and counts as missing.
+    """
+    missing = []
+    for cell in code_cells(nb):
+        if "plot_" in cell.source:
+            wanted = "image/png"
+        elif "Explorer(" in cell.source:
+            wanted = WIDGET_VIEW
+        else:
+            continue
+        if not any(wanted in output.get("data", {}) for output in cell.get("outputs", [])):
+            missing.append(cell.source.strip().splitlines()[-1])
+    return missing

@@ -12,12 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tinybench.arduino import (
-    ArduinoCli,
-    Diagnostic,
-    parse_diagnostics,
-    required_libraries,
-)
+from tinybench.deploy.arduino import ArduinoCli
+from tinybench.deploy.arduino_argv import required_libraries
+from tinybench.deploy.arduino_output import Diagnostic, parse_diagnostics
 from tinybench.errors import (
     ArduinoCliError,
     BudgetError,
@@ -142,7 +139,7 @@ def test_found_on_path_when_env_var_unset(fake, monkeypatch):
 
 
 def test_the_environment_check_finds_the_cli_the_same_way(fake, tmp_path, monkeypatch):
-    from tinybench.environment import check_environment
+    from tinybench.lab.environment import check_environment
 
     monkeypatch.setenv("PATH", str(tmp_path))  # no arduino-cli on PATH: only the variable
     check = check_environment()["arduino-cli"]
@@ -185,7 +182,7 @@ def test_a_hanging_command_times_out_with_a_clear_error(tmp_path):
         "exec sleep 30\n"
     )
     slow.chmod(0o755)
-    cli = ArduinoCli(slow, timeout=1.0)
+    cli = ArduinoCli(slow, timeouts={"board list": 1.0})
     with pytest.raises(ArduinoCliError, match="did not finish within 1 s"):
         cli.board_list()
 
@@ -598,3 +595,107 @@ def test_fake_refuses_text_output(fake):
     )
     assert done.returncode == 2
     assert "--format json" in done.stderr
+
+
+# --- surviving any output: schema, size, timeouts, process groups ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "field", "shown"),
+    [
+        ("bad-builder-result", "builder_result", "'oops' (str), expected an object"),
+        ("library-without-name", "builder_result.used_libraries[0].name", "missing"),
+    ],
+)
+def test_a_compile_answer_off_schema_names_the_field(
+    fake, tmp_path, monkeypatch, fault, field, shown
+):
+    fake.install(**MBED_READY)
+    cli = ArduinoCli(log_dir=tmp_path / "logs")
+    monkeypatch.setenv("FAKE_ARDUINO_CLI_FAIL", fault)
+    with pytest.raises(CompileError) as err:
+        cli.compile(make_sketch(tmp_path), "nano33ble")
+    message = str(err.value)
+    assert f"{field} is {shown}" in message
+    assert str(err.value.log_path) in message and err.value.log_path.is_file()
+    assert "builder_result" in err.value.log_path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("fault", "call", "field"),
+    [
+        ("bad-board-list", "board_list", "detected_ports[0].port is 'oops' (str)"),
+        ("bad-core-list", "core_list", "platforms[0].id is 5 (int), expected a string"),
+    ],
+)
+def test_other_answers_off_schema_name_the_field(fake, tmp_path, monkeypatch, fault, call, field):
+    cli = ArduinoCli(log_dir=tmp_path / "logs")
+    monkeypatch.setenv("FAKE_ARDUINO_CLI_FAIL", fault)
+    with pytest.raises(ArduinoCliError, match=re.escape(field)) as err:
+        getattr(cli, call)()
+    assert not isinstance(err.value, CompileError)
+
+
+def test_huge_output_is_cut_in_the_error_and_kept_whole_in_the_log(fake, tmp_path, monkeypatch):
+    from tinybench.deploy.arduino_process import EXCERPT_CHARS
+
+    fake.install(**MBED_READY)
+    cli = ArduinoCli(log_dir=tmp_path / "logs")
+    monkeypatch.setenv("FAKE_ARDUINO_CLI_FAIL", "huge-output")
+    with pytest.raises(CompileError) as err:
+        cli.compile(make_sketch(tmp_path), "nano33ble")
+    error = err.value
+    assert len(str(error)) < 4 * EXCERPT_CHARS, len(str(error))
+    assert len(error.stdout) < 2 * EXCERPT_CHARS and "characters left out" in error.stdout
+    assert len(error.diagnostics) == 300_000  # every diagnostic is still there
+    assert "… and 299990 more" in str(error)
+    log = error.log_path
+    assert log.parent == tmp_path / "logs" and str(log) in str(error)
+    assert log.stat().st_size > 30_000_000
+
+
+def test_timeouts_are_per_command():
+    from tinybench.deploy.arduino_process import DEFAULT_TIMEOUTS
+
+    assert DEFAULT_TIMEOUTS["version"] <= 30  # seconds: it answers at once
+    assert DEFAULT_TIMEOUTS["compile"] >= 300  # minutes: a first compile builds the core
+    with pytest.raises(ConfigError, match="Bad arduino-cli timeouts"):
+        ArduinoCli(timeouts={"compiel": 5})
+    with pytest.raises(ConfigError, match="Bad arduino-cli timeouts"):
+        ArduinoCli(timeouts={"compile": 0})
+
+
+def test_a_hanging_version_times_out_in_seconds(fake, monkeypatch):
+    import time
+
+    monkeypatch.setenv("FAKE_ARDUINO_CLI_FAIL", "hang-version")
+    start = time.monotonic()
+    with pytest.raises(ArduinoCliError, match=r"version --format json.*did not finish within 1 s"):
+        ArduinoCli(timeouts={"version": 1})
+    assert time.monotonic() - start < 10
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_a_timeout_kills_the_whole_process_group(fake, tmp_path, monkeypatch):
+    import time
+
+    fake.install(**MBED_READY)
+    cli = ArduinoCli(timeouts={"compile": 2}, log_dir=tmp_path / "logs")
+    pid_file = tmp_path / "child.pid"
+    monkeypatch.setenv("FAKE_ARDUINO_CLI_FAIL", "hang-compile")
+    monkeypatch.setenv("FAKE_ARDUINO_CLI_CHILD_PID", str(pid_file))
+    with pytest.raises(ArduinoCliError, match="did not finish within 2 s") as err:
+        cli.compile(make_sketch(tmp_path), "nano33ble")
+    assert "every process it started were killed" in str(err.value)
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), f"the compile's child process {child} outlived the timeout"

@@ -14,9 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import serial
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scripted_board import (
+    FIELDS,
+    PERIOD_US,
+    LoopBoard,
+    stream_of,
+    unplug,
+)
 
 from tinybench.capture import (
     SESSION_FORMAT,
@@ -28,10 +34,10 @@ from tinybench.capture import (
     validate_name,
 )
 from tinybench.errors import CaptureError, ConfigError, LabelError, UnplugError
-from tinybench.link import open_link
-from tinybench.protocol import Hello, format_hello, format_sample
+from tinybench.wire import Hello, format_sample
+from tinybench.wire.link import open_link
 
-# The keys of the sidecar contract in docs/architecture.md ("Dataset files").
+# The keys of the sidecar contract in docs/data-format.md.
 CONTRACT_KEYS = {
     "format",
     "dataset",
@@ -50,60 +56,12 @@ CONTRACT_KEYS = {
     "measured_rate_hz",
     "tinybench_version",
 }
-FIELDS = ("ax", "ay", "az")
-HELLO = Hello(board="nano33ble", sensor="imu", rate_hz=119, fields=FIELDS, units=("g",) * 3)
-PERIOD_US = 8403  # 119 Hz
-
-
-def sample_line(seq: int, **kwargs) -> str:
-    return format_sample(seq, seq * PERIOD_US, [seq / 100, -1.5, 0.0625], **kwargs)
-
-
-class LoopBoard:
-    """A scripted board on loop://: it consumes commands and writes its answers into the loop."""
-
-    def __init__(self, link, hello: Hello | None = HELLO, stream: str = "", gestures=()):
-        self.link, self.hello, self.stream, self.gestures = link, hello, stream, gestures
-        self.sent: list[tuple[str, bytes]] = []
-        link.send = self.send
-
-    def write(self, text: str) -> None:
-        self.link.port.write(text.encode("ascii"))
-
-    def send(self, kind: str, payload: bytes = b"") -> None:
-        if self.link.error is not None:
-            raise self.link.error
-        self.sent.append((kind, payload))
-        if kind == "?" and self.hello is not None:
-            self.write(format_hello(self.hello))
-        elif kind == "g" and payload.decode() not in self.gestures:
-            self.write(f"!unknown gesture {payload.decode()!r}; known: {','.join(self.gestures)}\n")
-        elif kind == "c" and self.stream:
-            self.write(self.stream)
 
 
 @pytest.fixture
 def loop_link():
     with open_link("loop://") as link:
         yield link
-
-
-def stream_of(seqs, garbled=()) -> str:
-    lines = []
-    for seq in seqs:
-        lines.append(sample_line(seq))
-        if seq in garbled:
-            lines.append("s,999,1,1,2,3*00\n")  # checksum does not match: dropped, not parsed
-    return "".join(lines)
-
-
-def unplug(link) -> None:
-    """Make the next read fail as a closed pty does."""
-
-    def read(_size: int = 1) -> bytes:
-        raise serial.SerialException("device reports readiness to read but returned no data")
-
-    link.port.read = read
 
 
 def files_in(folder: Path) -> list[str]:
@@ -215,7 +173,8 @@ def test_record_writes_csv_and_sidecar_with_the_contract_keys(loop_link, tmp_pat
 
     lines = session.path.read_text().splitlines()
     assert lines[0] == "seq,t_us,ax,ay,az"
-    assert lines[1:3] == ["0,0,0.0,-1.5,0.0625", f"1,{PERIOD_US},0.01,-1.5,0.0625"]
+    # each row is the text the board sent (format_sample writes 4 decimals), not a re-formatting
+    assert lines[1:3] == ["0,0,0.0000,-1.5000,0.0625", f"1,{PERIOD_US},0.0100,-1.5000,0.0625"]
     assert len(lines) == 51
     frame = session.to_frame()
     assert list(frame.columns) == ["seq", "t_us", *FIELDS]
@@ -338,36 +297,83 @@ def test_a_stalled_stream_ends_with_an_error_and_keeps_its_samples(loop_link, tm
 # --- atomic writes -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("failing_suffix", [".csv", ".json"])
-def test_a_failed_write_leaves_no_partial_file_and_keeps_the_samples(
-    loop_link, tmp_path, monkeypatch, failing_suffix: str
+@pytest.mark.parametrize("failing", ["sidecar", "link"])
+def test_a_failed_finish_keeps_the_samples_on_disk_and_can_be_retried(
+    loop_link, tmp_path, monkeypatch, failing: str
 ) -> None:
     LoopBoard(loop_link, stream=stream_of(range(20)))
     recorder = Recorder(loop_link, "gestures", tmp_path)
     first = recorder.record("wave", samples=10)
-    before = {p: p.read_bytes() for p in first.path.parent.iterdir()}
-
+    finished = {first.path: first.path.read_bytes(), first.meta_path: first.meta_path.read_bytes()}
     real_replace = os.replace
 
     def failing_replace(src, dst):
-        if str(dst).endswith(failing_suffix):
+        if str(dst).endswith(".json") and not Path(dst).name.startswith("."):
             raise OSError(28, "No space left on device")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(CaptureError, match=r"kept in memory.*retry_save") as info:
-        recorder.record("wave", samples=10)
-    assert isinstance(info.value.__cause__, OSError)
-    folder = first.path.parent
-    assert {p: p.read_bytes() for p in folder.iterdir()} == before  # no temp, no partial file
-    assert [s.name for s in list_sessions("gestures", tmp_path)] == ["wave-0001"]
+    def failing_link(src, dst):
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "replace", real_replace)
+    if failing == "sidecar":
+        monkeypatch.setattr(os, "replace", failing_replace)
+    else:
+        monkeypatch.setattr(os, "link", failing_link)
+    with pytest.raises(CaptureError, match=r"10 samples are safe in .*\.wave-0002\.partial\.csv"):
+        recorder.record("wave", samples=10)
+    folder = first.path.parent
+    assert {p: p.read_bytes() for p in finished} == finished
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".wave-0002.partial.csv",
+        ".wave-0002.partial.json",
+        "wave-0001.csv",
+        "wave-0001.json",
+    ]
+    assert [s.name for s in list_sessions("gestures", tmp_path)] == ["wave-0001"]
+    assert recorder.unsaved_samples == 10
+
+    monkeypatch.undo()
     saved = recorder.retry_save()
     assert saved.name == "wave-0002" and saved.samples == 10
     assert saved.to_frame()["seq"].tolist() == list(range(10))
+    assert saved.meta["csv_sha256"] == hashlib.sha256(saved.path.read_bytes()).hexdigest()
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
     with pytest.raises(CaptureError, match="Nothing to save"):
         recorder.retry_save()
+
+
+def test_a_full_disk_while_recording_keeps_samples_in_memory_until_it_can_write(
+    loop_link, tmp_path, monkeypatch
+) -> None:
+    board = LoopBoard(loop_link)
+    recorder = Recorder(loop_link, "gestures", tmp_path)
+    real_write = os.write
+    failures = [0]
+
+    def full_disk(fd, data):
+        if failures[0] < 1:
+            failures[0] += 1
+            real_write(fd, bytes(data)[:7])  # half a row reaches the disk, then it is full
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", full_disk)
+    recorder.start("wave", samples=40)
+    board.write(stream_of(range(40)))
+    session = recorder.wait(timeout=10)
+    assert failures[0] == 1
+    assert session.samples == 40
+    assert session.to_frame()["seq"].tolist() == list(range(40))  # no torn row, no gap
+
+    # A disk that stays full: the samples stay in memory until retry_save() can write them.
+    failures[0] = -(10**9)
+    recorder.start("wave", samples=40)
+    board.write(stream_of(range(40)))
+    with pytest.raises(CaptureError, match=r"0 samples are safe .* 40 more are held in memory"):
+        recorder.wait(timeout=10)
+    monkeypatch.undo()
+    saved = recorder.retry_save()
+    assert saved.samples == 40 and saved.to_frame()["seq"].tolist() == list(range(40))
 
 
 def test_a_csv_without_sidecar_is_not_a_finished_session(tmp_path) -> None:
@@ -418,7 +424,7 @@ def test_start_stop_and_live_counters(loop_link, tmp_path) -> None:
     LoopBoard(loop_link, stream=stream_of(range(0, 50, 2)))  # every other sample is lost
     recorder = Recorder(loop_link, "gestures", tmp_path)
     calls: list[int] = []
-    recorder.add_listener(lambda r: calls.append(r.samples))
+    recorder.subscribe(lambda r: calls.append(r.samples))
     recorder.start("circle")
     deadline = time.monotonic() + 3
     while recorder.samples < 25 and time.monotonic() < deadline:

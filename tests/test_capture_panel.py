@@ -3,17 +3,20 @@ own tests do, against a streaming board on loop://."""
 
 from __future__ import annotations
 
+import html
 import threading
 
+import numpy as np
 import pytest
 import serial
 from waiting import wait_for
 
 import tinybench.widgets
-from tinybench.capture import Recorder
-from tinybench.link import open_link
-from tinybench.protocol import Hello, format_hello, format_sample
+from tinybench.capture.recorder import Recorder
 from tinybench.widgets import CapturePanel
+from tinybench.widgets.capture_panel import CLOSED_LINK_MESSAGE
+from tinybench.wire import Hello, format_hello, format_sample
+from tinybench.wire.link import open_link
 
 HELLO = Hello(board="nano33ble", sensor="imu", rate_hz=200, fields=("ax", "ay", "gz"))
 
@@ -150,3 +153,69 @@ def test_panel_records_from_the_virtual_board(tmp_path) -> None:
     assert session.samples == 119  # one second of the board's signal, at full speed
     assert "punch-0001" in panel.session_list.value and "rate 119.0 Hz" in panel.counters.value
     assert panel.plot.value[:4] == b"\x89PNG"
+
+
+def test_placeholder_stands_in_for_the_plot_until_the_first_frame(panel) -> None:
+    # An Image without a frame shows a broken-image icon: it stays hidden until there is one.
+    assert panel.plot.layout.display == "none" and panel.plot.value == b""
+    assert "appears here" in panel.placeholder.value and panel.placeholder.layout.display is None
+    panel.seconds.value = 0.5
+    panel.start_button.click()
+    wait_for(lambda: not panel.recorder.is_recording and not panel.start_button.disabled)
+    assert panel.plot.value[:4] == b"\x89PNG" and panel.plot.layout.display is None
+    assert panel.placeholder.layout.display == "none"
+
+
+def test_start_on_a_link_a_later_cell_closed_says_what_to_do(panel) -> None:
+    panel.recorder.link.close()
+    panel.start_button.click()
+    assert CLOSED_LINK_MESSAGE in html.unescape(panel.status.value)
+    assert "re-run the cell that opens it" in panel.status.value
+    assert not panel.start_button.disabled and not panel.recorder.is_recording
+
+
+def test_an_invalid_new_label_is_highlighted_with_the_reason_as_it_is_typed(panel) -> None:
+    panel.new_label.value = "a/b"
+    assert panel.add_label.disabled
+    assert "path separator" in panel.label_hint.value and panel.new_label.style.background
+    panel.new_label.value = "jump"
+    assert not panel.add_label.disabled and panel.label_hint.value == ""
+    assert panel.new_label.style.background is None
+    panel.new_label.value = ""
+    assert not panel.add_label.disabled and panel.label_hint.value == ""
+
+
+def test_plot_puts_each_unit_on_its_own_axes_with_the_legend_beside_it(panel) -> None:
+    values = np.column_stack(
+        [np.sin(np.arange(100) / 5 + k) * (1 + 200 * (k > 2)) for k in range(6)]
+    )
+    fields = ("ax", "ay", "az", "gx", "gy", "gz")
+    png = panel._render(values, fields, ("g", "g", "g", "dps", "dps", "dps"))
+    assert png[:4] == b"\x89PNG"
+    axes = panel._figure.axes
+    assert [ax.get_ylabel() for ax in axes] == ["acceleration (g)", "angular rate (dps)"]
+    assert [[t.get_text() for t in ax.get_legend().get_texts()] for ax in axes] == [
+        ["ax", "ay", "az"],
+        ["gx", "gy", "gz"],
+    ]
+    renderer = panel._figure.canvas.get_renderer()
+    for ax in axes:  # each legend sits right of its axes, never over the data
+        assert ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent().x1
+        low, high = ax.get_ylim()
+        lines = ax.get_lines()
+        assert all(
+            low <= line.get_ydata().min() and line.get_ydata().max() <= high for line in lines
+        )
+    # Without units, one axes of values.
+    panel._render(values[:, :3], fields[:3], ())
+    assert [ax.get_ylabel() for ax in panel._figure.axes] == ["value"]
+
+
+def test_virtual_board_units_label_the_plot(tmp_path) -> None:
+    with open_link("sim://nano33ble?seed=2&speed=0") as link:
+        panel = CapturePanel(Recorder(link, "gestures", tmp_path), seconds=0.5)
+        panel.start_button.click()
+        wait_for(lambda: not panel.start_button.disabled)
+        panel.close()
+    labels = [ax.get_ylabel() for ax in panel._figure.axes]
+    assert labels == ["acceleration (g)", "angular rate (dps)"]

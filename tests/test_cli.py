@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tinybench.cli import build_parser, main
-from tinybench.link import open_link
+from tinybench.wire.link import open_link
 
 
 def run_cli(

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tinybench.deploy import deploy
+from tinybench.deploy.export import export_model
+from tinybench.deploy.sketch import render_sketch
+from tinybench.deploy.workflow import deploy
 from tinybench.errors import BudgetError
-from tinybench.export import export_model
-from tinybench.sketch import render_sketch
 
 
 @pytest.fixture

@@ -25,40 +25,46 @@ from hypothesis import strategies as st
 from model_factories import build_imu_model
 from reference_models import REFERENCE_MODELS
 
-from tinybench.errors import ExportError, UnsupportedOpError
-from tinybench.export import (
-    DEFAULT_ARENA_MARGIN,
-    EXPORT_FILES,
-    ExportedModel,
-    c_string_literal,
-    export_model,
-    load_exported,
-)
-from tinybench.tflite_model import (
+from tinybench.deploy.c_source import c_string_literal
+from tinybench.deploy.export import export_model
+from tinybench.deploy.exported import EXPORT_FILES, ExportedModel, load_exported
+from tinybench.errors import ExportError, ModelError, UnsupportedOpError
+from tinybench.measure import (
     TFLM_CUSTOM_RESOLVER_METHODS,
     TFLM_RESOLVER_METHODS,
     read_model,
     tflm_resolver_method,
 )
+from tinybench.measure.arena import SKETCH_ARENA_MARGIN, tensor_arena_size
 
 REPO = Path(__file__).resolve().parents[1]
 CPP = REPO / "tests" / "cpp"
 FAKE_TFLM = CPP / "fake_tflm"
 REFERENCE_NAMES = sorted(path.name for path in REFERENCE_MODELS.glob("*.tflite"))
 
+# The hardest labels for C escaping that the serial protocol can still carry.
 NASTY_LABELS = [
-    'say "hi"',
+    'say"hi"',
     "back\\slash",
-    "tri??=graph?",
-    "héllo wörld",
-    "日本語",
-    "👋 wave",
-    "tab\there\nnewline\r\x01\x1f\x7f",
-    "\\x41 and \\101",
+    "tri??/graph??(",
+    "\\x41\\101",
     "'single'",
-    "",
-    "octal\\0 7",
-    "ünïcödé,=*",
+    "octal\\0_7",
+    "#hash",
+    "?",
+]
+# Labels the protocol's hello line cannot carry, and why.
+UNCROSSABLE_LABELS = [
+    ("two words", "space"),
+    ("a,b", "','"),
+    ("x=1", "'='"),
+    ("star*", "\\*"),
+    ("héllo", "non-ASCII"),
+    ("👋", "not ASCII"),
+    ("", "''"),
+    ("tab\there", "dropped|read back"),
+    ("nul\0", "NUL"),
+    ("new\nline", "space|read back"),
 ]
 
 
@@ -178,10 +184,12 @@ def test_reference_settings_and_arena(reference_export):
         tensor_in.scale,
         tensor_in.zero_point,
     )
-    assert exported.arena_size % 16 == 0
-    assert exported.arena_size >= exported.arena_bytes + 16 + DEFAULT_ARENA_MARGIN
-    assert exported.arena_size - (exported.arena_bytes + 16 + DEFAULT_ARENA_MARGIN) < 16
     settings = json.loads(exported.settings_json.read_text())
+    reported = settings["arena"]["reported_bytes"]
+    assert exported.arena_size % 16 == 0
+    # kTensorArenaSize is the one arena rule, the one the budget counts.
+    assert exported.arena_size == tensor_arena_size(reported, exported.arena_bytes)
+    assert exported.arena_size >= exported.arena_bytes + 16 + SKETCH_ARENA_MARGIN
     assert settings["arena"]["bytes"] == exported.arena_size
     assert settings["arena"]["measured_bytes"] >= settings["arena"]["reported_bytes"] > 0
     assert settings["ops"] == list(info.op_names)
@@ -223,7 +231,7 @@ def test_labels_survive_c_escaping_byte_for_byte(tmp_path):
     model = build_imu_model(classes=len(NASTY_LABELS))
     exported = export_model(model, tmp_path / "export", "nasty", labels=NASTY_LABELS)
     settings_h = exported.model_settings_h.read_text(encoding="ascii")  # pure ASCII
-    assert "??=" not in settings_h
+    assert "??" not in settings_h  # no trigraphs
     _, facts = run_check_program(exported, tmp_path)
     got = [bytes.fromhex(hexed) for hexed in facts["label"]]
     assert got == [label.encode("utf-8") for label in NASTY_LABELS]
@@ -356,19 +364,19 @@ def test_name_must_be_a_c_identifier(tmp_path, name):
     ("model", "message"),
     [
         (b"", "empty"),
-        (b"\x00" * 64, "Not a .tflite flatbuffer"),
-        (b"PK\x03\x04 a zip file, not a model", "Not a .tflite flatbuffer"),
-        (12345, "Cannot export a int"),
+        (b"\x00" * 64, "TFL3"),
+        (b"PK\x03\x04 a zip file, not a model", "TFL3"),
+        (12345, "a int"),
     ],
 )
 def test_bad_model_bytes(tmp_path, model, message):
-    with pytest.raises(ExportError, match=message):
+    with pytest.raises(ModelError, match=message):
         export_model(model, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
 def test_missing_path_and_folder(tmp_path):
-    with pytest.raises(ExportError, match="No file at") as err:
+    with pytest.raises(ModelError, match="No model file at") as err:
         export_model(tmp_path / "nope.tflite", tmp_path / "out")
     assert "nope.tflite" in str(err.value)
     with pytest.raises(ExportError, match="is a folder"):
@@ -377,7 +385,7 @@ def test_missing_path_and_folder(tmp_path):
 
 def test_corrupt_flatbuffer(tmp_path):
     data = build_imu_model()
-    with pytest.raises(ExportError, match="corrupt"):
+    with pytest.raises(ModelError):
         export_model(data[:40], tmp_path)
 
 
@@ -385,6 +393,20 @@ def test_ops_tflm_lacks_raise_unsupported_op_error(tmp_path):
     with pytest.raises(UnsupportedOpError, match="DENSIFY") as err:
         export_model(build_imu_model(op="DENSIFY"), tmp_path / "out")
     assert err.value.ops == ("DENSIFY",)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_model_with_two_outputs_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    import dataclasses
+
+    import tinybench.measure
+
+    data = build_imu_model()
+    info = read_model(data)
+    two_outputs = dataclasses.replace(info, outputs=(info.outputs[0], info.outputs[0]))
+    monkeypatch.setattr(tinybench.measure, "read_model", lambda _: two_outputs)
+    with pytest.raises(ExportError, match=r"1 inputs and 2 outputs; .*exactly one of each"):
+        export_model(data, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -449,7 +471,7 @@ def test_fake_resolver_has_every_tflm_method():
 def test_export_never_imports_tensorflow(tmp_path):
     code = (
         "import sys\n"
-        "from tinybench.export import export_model\n"
+        "from tinybench.deploy.export import export_model\n"
         f"export_model({str(tmp_path / 'm.tflite')!r}, {str(tmp_path / 'out')!r})\n"
         "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'\n"
         "assert 'tf_keras' not in sys.modules\n"
@@ -463,11 +485,11 @@ def test_export_never_imports_tensorflow(tmp_path):
 
 
 def test_an_export_stands_in_for_a_variant_downstream(tmp_path):
-    from tinybench.budget import budget_for
+    from tinybench.measure.budget import check_budget
 
     exported = export_model(build_imu_model(), tmp_path, labels=["a", "b", "c"])
     assert exported.tflite == build_imu_model()
-    report = budget_for(exported, "nano33ble")
+    report = check_budget(exported, "nano33ble")
     assert report.model_bytes == exported.model_bytes
     assert report.arena_bytes is not None and report.arena_bytes <= exported.arena_size
 
@@ -493,3 +515,121 @@ def test_a_real_variant_exports_with_its_settings(tmp_path):
     assert (exported.window, exported.sample_rate_hz) == (8, 119.0)
     assert exported.normalization == norm.to_dict()
     assert Normalization.from_dict(load_exported(tmp_path).normalization) == norm
+
+
+# --- an export is a unit -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("label", "reason"), UNCROSSABLE_LABELS)
+def test_labels_the_protocol_cannot_carry_are_refused_with_the_reason(tmp_path, label, reason):
+    labels = ["idle", label, "punch"]
+    with pytest.raises(ExportError, match="cannot cross the serial protocol") as err:
+        export_model(build_imu_model(), tmp_path / "out", labels=labels)
+    assert repr(label) in str(err.value)
+    assert re.search(reason, str(err.value)), str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_accepted_labels_cross_the_hello_line_unchanged():
+    from tinybench.deploy.export_inputs import label_problem
+    from tinybench.wire import Hello, format_hello, parse_line
+
+    for label in NASTY_LABELS:
+        assert label_problem(label) is None, label
+        line = format_hello(Hello(board="x", labels=(label, "b"))).encode()
+        assert parse_line(line).labels == (label, "b")
+
+
+def test_a_write_failing_part_way_leaves_the_old_export_whole(tmp_path, monkeypatch):
+    import tinybench.deploy.export as export_module
+
+    out = tmp_path / "export"
+    old = export_model(build_imu_model(), out, labels=["a", "b", "c"])
+    real_write, calls = export_module.atomic_write, []
+
+    def failing_write(path, data, **kwargs):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real_write(path, data, **kwargs)
+
+    monkeypatch.setattr(export_module, "atomic_write", failing_write)
+    with pytest.raises(ExportError, match="No space left on device") as err:
+        export_model(build_imu_model(seed=1), out, labels=["x", "y", "z"])
+    assert "Nothing was changed" in str(err.value)
+    assert len(calls) == 3  # two files of the new model were written before the failure
+    assert load_exported(out) == old  # the old export, every file of it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]  # no temporaries left
+
+
+def test_an_interrupt_part_way_leaves_the_old_export_whole(tmp_path, monkeypatch):
+    import tinybench.deploy.export as export_module
+
+    out = tmp_path / "export"
+    old = export_model(build_imu_model(), out, labels=["a", "b", "c"])
+
+    def interrupted(path, data, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export_module, "atomic_write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_model(build_imu_model(seed=1), out, labels=["x", "y", "z"])
+    assert load_exported(out) == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+
+
+@pytest.mark.parametrize("swapped", [*EXPORT_FILES, "model.tflite"])
+def test_a_folder_mixing_two_exports_is_refused(tmp_path, swapped):
+    from tinybench.deploy.sketch import render_sketch
+
+    first = export_model(build_imu_model(), tmp_path / "a", "gesture", labels=["a", "b", "c"])
+    other = export_model(build_imu_model(seed=1), tmp_path / "b", "gesture", labels=["x", "y", "z"])
+    (first.out_dir / swapped).write_bytes((other.out_dir / swapped).read_bytes())
+    with pytest.raises(ExportError, match="does not hold one model") as err:
+        load_exported(first.out_dir)
+    assert swapped in str(err.value)
+    with pytest.raises(ExportError, match=swapped.replace(".", r"\.")):
+        render_sketch("nano33ble", first, tmp_path / "sketch")
+    with pytest.raises(ExportError, match="does not hold one model"):
+        render_sketch("nano33ble", first.out_dir, tmp_path / "sketch")
+
+
+def test_a_c_array_of_another_model_is_refused_even_with_a_matching_manifest(tmp_path):
+    """The manifest is checked, and so is the array against the model's own SHA-256."""
+    import hashlib
+
+    exported = export_model(build_imu_model(), tmp_path / "a", labels=["a", "b", "c"])
+    other = export_model(build_imu_model(seed=1), tmp_path / "b", labels=["a", "b", "c"])
+    swapped = (other.out_dir / "model_data.cpp").read_bytes()
+    (exported.out_dir / "model_data.cpp").write_bytes(swapped)
+    settings = json.loads(exported.settings_json.read_text())
+    settings["files"]["model_data.cpp"] = hashlib.sha256(swapped).hexdigest()
+    exported.settings_json.write_text(json.dumps(settings))
+    with pytest.raises(ExportError, match=r"the C array in model_data\.cpp is not the model"):
+        load_exported(exported.out_dir)
+
+
+def test_an_export_refuses_to_replace_a_folder_with_other_files(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ExportError, match=r"holds other files \(notes\.txt\)"):
+        export_model(build_imu_model(), tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("out", ["", "  "])
+def test_an_empty_out_dir_is_refused(tmp_path, out):
+    with pytest.raises(ExportError, match=r"an empty path") as err:
+        export_model(build_imu_model(), out)
+    assert repr(out) in str(err.value)
+
+
+def test_cli_refuses_an_empty_out(tmp_path, capsys):
+    from tinybench.cli import main
+
+    model = tmp_path / "m.tflite"
+    model.write_bytes(build_imu_model())
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", str(model), "--out", ""])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert "argument --out" in error and "''" in error and "empty path" in error

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from tinybench.link import open_link
-from tinybench.protocol import Hello, Sample
+from tinybench.wire import MessageQueue, open_link
+from tinybench.wire.protocol import Hello, Sample
 
 pytestmark = pytest.mark.hardware
 
@@ -26,7 +26,7 @@ def test_board_says_hello(hardware_port: str) -> None:
 
 
 def test_board_streams_samples_without_loss(hardware_port: str) -> None:
-    with open_link(hardware_port) as link, link.subscription() as sub:
+    with open_link(hardware_port) as link, MessageQueue(link) as sub:
         hello = link.request_hello(timeout=3.0)
         link.send("c")
         samples: list[Sample] = []

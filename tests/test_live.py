@@ -11,9 +11,8 @@ from model_factories import export_for_virtual_board, tiny_int8_classifier
 from waiting import wait_for
 
 from tinybench.errors import ConfigError, PortError, ProtocolError, UnplugError
-from tinybench.link import open_link
 from tinybench.live import LiveSession, LiveSummary, LiveUpdate
-from tinybench.protocol import Header, format_error, format_prediction
+from tinybench.wire import Header, Subscription, format_error, format_prediction, open_link
 
 LABELS = ("idle", "wave", "punch")
 
@@ -99,7 +98,7 @@ def test_stopped_session_ignores_later_predictions() -> None:
 def test_device_errors_are_kept_and_observers_told() -> None:
     with open_link("loop://") as link, LiveSession(link, labels=LABELS) as session:
         told = threading.Event()
-        session.on_update(lambda s: told.set() if s.device_errors else None)
+        session.subscribe(lambda s: told.set() if s.device_errors else None)
         feed(link, format_error("Invoke failed: arena too small"))
         assert told.wait(3.0)
         assert session.device_errors == ("Invoke failed: arena too small",)
@@ -121,7 +120,7 @@ def test_unplug_sets_the_error_tells_observers_and_ends_run_for() -> None:
     with open_link("loop://") as link:
         session = LiveSession(link, labels=LABELS)
         errors: list = []
-        session.on_update(lambda s: errors.append(s.error) if s.error else None)
+        session.subscribe(lambda s: errors.append(s.error) if s.error else None)
         session.start()
         feed(link, format_prediction(0, 10, [0.2, 0.3, 0.5]))
         wait_for(lambda: session.count == 1)
@@ -139,7 +138,7 @@ def test_notifier_calls_observers_only_when_something_is_new() -> None:
     with open_link("loop://") as link:
         session = LiveSession(link, labels=LABELS, notify_hz=50)
         seen: list = []
-        session.on_update(lambda s: seen.append(s.latest.seq if s.latest else None))
+        session.subscribe(lambda s: seen.append(s.latest.seq if s.latest else None))
         session.start()
         feed(link, format_prediction(1, 10, [0.2, 0.3, 0.5]))
         wait_for(lambda: 1 in seen)
@@ -159,12 +158,28 @@ def test_failing_observer_does_not_stop_the_others() -> None:
             raise ValueError("observer bug")
 
         seen: list = []
-        session.on_update(broken)
-        session.on_update(seen.append)
+        session.subscribe(broken)
+        subscription = session.subscribe(seen.append)
         feed(link, format_prediction(1, 10, [0.2, 0.3, 0.5]))
         feed(link, format_prediction(2, 10, [0.2, 0.3, 0.5]))
         wait_for(lambda: session.count == 2 and seen and seen[-1].latest.seq == 2)
-        session.remove_observer(seen.append)
+        session.unsubscribe(subscription)
+        told = len(seen)
+        feed(link, format_prediction(3, 10, [0.2, 0.3, 0.5]))
+        wait_for(lambda: session.count == 3)
+        time.sleep(0.2)  # several notifier ticks
+        assert len(seen) == told  # unsubscribed: told no more
+
+
+def test_unsubscribe_takes_the_subscription_not_the_callback() -> None:
+    with open_link("loop://") as link:
+        session = LiveSession(link, labels=LABELS)
+        subscription = session.subscribe(print)
+        assert isinstance(subscription, Subscription)
+        with pytest.raises(TypeError, match="Subscription that subscribe"):
+            session.unsubscribe(print)  # type: ignore[arg-type]
+        subscription.close()
+        subscription.close()  # twice is harmless
 
 
 def test_a_board_that_does_not_answer_hello_is_refused_when_labels_are_unknown() -> None:
@@ -251,7 +266,7 @@ def test_unplugging_the_virtual_board_sets_the_error(tiny_export) -> None:
     with open_link(url) as link:
         session = LiveSession(link)
         told: list = []
-        session.on_update(lambda s: told.append(s.error) if s.error else None)
+        session.subscribe(lambda s: told.append(s.error) if s.error else None)
         with pytest.raises(UnplugError, match="unplugged"):
             session.run_for(30)  # ends as soon as the board goes away
         assert told and isinstance(told[0], UnplugError)

@@ -8,10 +8,10 @@ import ipywidgets as widgets
 from loop_port import feed
 from waiting import wait_for
 
-from tinybench.link import open_link
-from tinybench.live import LiveSession
-from tinybench.protocol import format_error, format_prediction
+from tinybench.live.session import LiveSession
 from tinybench.widgets import LiveView
+from tinybench.wire import format_error, format_prediction
+from tinybench.wire.link import open_link
 
 LABELS = ("idle", "wave", "punch")
 
@@ -102,7 +102,7 @@ def test_view_displays_as_an_ipywidget_and_stops_observing_when_closed() -> None
 
 
 def test_latency_from_the_virtual_board_is_not_passed_off_as_on_device() -> None:
-    from tinybench.protocol import Hello, format_hello
+    from tinybench.wire import Hello, format_hello
 
     with open_link("loop://") as link, LiveSession(link, labels=LABELS) as session:
         view = LiveView(session)
@@ -114,4 +114,84 @@ def test_latency_from_the_virtual_board_is_not_passed_off_as_on_device() -> None
         wait_for(lambda: "seq 1" in view.stats.value)
         assert "Invoke time (host TFLM, virtual board)" in view.stats.value
         assert "on-device" not in view.stats.value
+        view.close()
+
+
+def _virtual_hello(**extra: str) -> str:
+    from tinybench.wire import Hello, format_hello
+
+    return format_hello(Hello(board="nano33ble", labels=LABELS, virtual=True, extra=extra))
+
+
+def test_virtual_board_gets_a_gesture_selector_that_sends_g() -> None:
+    with open_link("loop://") as link, LiveSession(link, labels=LABELS) as session:
+        view = LiveView(session)
+        assert view.gesture is None  # no hello yet: nothing says the board is virtual
+        sent = []
+        link.send = lambda kind, payload=b"": sent.append((kind, payload))
+        feed(link, _virtual_hello(gestures="idle,wave,punch,flex,circle"))
+        feed(link, format_prediction(0, 10, [0.2, 0.3, 0.5]))
+        wait_for(lambda: view.gesture is not None)
+        assert view.gesture.options == ("idle", "wave", "punch", "flex", "circle")
+        assert view.gesture.value is None and view.gesture in view.widget.children
+        view.gesture.value = "wave"
+        view.gesture.value = "punch"
+        assert sent == [("g", b"wave"), ("g", b"punch")]
+        view.close()
+
+
+def test_a_real_board_gets_no_gesture_selector() -> None:
+    from tinybench.wire import Hello, format_hello
+
+    with open_link("loop://") as link, LiveSession(link, labels=LABELS) as session:
+        view = LiveView(session)
+        feed(link, format_hello(Hello(board="nano33ble", labels=LABELS)))
+        feed(link, format_prediction(0, 10, [0.2, 0.3, 0.5]))
+        wait_for(lambda: "seq 0" in view.stats.value)
+        assert view.gesture is None
+        # A virtual board that cannot perform gestures (no GestureSynth) gets none either.
+        feed(link, _virtual_hello())
+        feed(link, format_prediction(1, 10, [0.2, 0.3, 0.5]))
+        wait_for(lambda: "seq 1" in view.stats.value)
+        assert view.gesture is None
+        view.close()
+
+
+def test_watch_and_stop_buttons_drive_the_session_without_blocking() -> None:
+    with open_link("loop://") as link:
+        session = LiveSession(link, labels=LABELS)
+        view = LiveView(session)
+        assert not view.start_button.disabled and view.stop_button.disabled
+        view.start_button.click()
+        assert session.running and view.start_button.disabled and not view.stop_button.disabled
+        feed(link, format_prediction(0, 10, [0.2, 0.3, 0.5]))
+        wait_for(lambda: "seq 0" in view.stats.value)
+        view.stop_button.click()
+        assert not session.running and not view.start_button.disabled
+        assert "stopped" in view.status.value
+        view.close()
+
+
+def test_buttons_on_a_link_a_later_cell_closed_say_what_to_do() -> None:
+    import html
+
+    from tinybench.widgets.live_view import CLOSED_LINK_MESSAGE
+
+    with open_link("loop://") as link:
+        session = LiveSession(link, labels=LABELS)
+        view = LiveView(session)
+        link.close()
+        view.start_button.click()
+        assert not session.running
+        assert CLOSED_LINK_MESSAGE in html.unescape(view.status.value)
+        view.close()
+
+
+def test_stats_line_does_not_wrap_and_names_the_prediction() -> None:
+    with open_link("loop://") as link, LiveSession(link, labels=LABELS) as session:
+        view = LiveView(session)
+        feed(link, format_prediction(42, 1500, [0.2, 0.3, 0.5]))
+        wait_for(lambda: "seq 42" in view.stats.value)
+        assert "white-space:nowrap" in view.stats.value and 'data-seq="42"' in view.stats.value
+        assert 'class="tb-live-top"' in view.top.value
         view.close()

@@ -10,8 +10,8 @@ import pytest
 
 from tinybench.dataset import Windows, prepare
 from tinybench.errors import ConfigError
-from tinybench.models import conv1d_classifier, dense_autoencoder, digits_cnn, scaled_width
-from tinybench.train import TrainResult, fit
+from tinybench.train.fit import TrainResult, fit
+from tinybench.train.models import conv1d_classifier, dense_autoencoder, digits_cnn, scaled_width
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,8 @@ def weights_equal(a, b) -> bool:
 
 def test_light_imports_do_not_load_tensorflow() -> None:
     code = (
-        "import sys; import tinybench.dataset, tinybench.models, tinybench.train, "
+        "import sys; import tinybench.dataset.loading, tinybench.train.models, "
+        "tinybench.train.fit, "
         "tinybench.optimize; print('tensorflow' in sys.modules, 'tf_keras' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -178,7 +179,7 @@ def test_evaluate_reports_accuracy_and_predictions() -> None:
     import numpy as np
 
     from tinybench.errors import ConfigError
-    from tinybench.train import evaluate
+    from tinybench.train.fit import evaluate
 
     class Fixed:
         def predict(self, x, batch_size=None, verbose=0):
@@ -189,3 +190,40 @@ def test_evaluate_reports_accuracy_and_predictions() -> None:
     assert result.y_pred.tolist() == [0, 1, 2, 2]
     with pytest.raises(ConfigError, match="0 inputs"):
         evaluate(Fixed(), SimpleNamespace(x=np.zeros((0, 2)), y=np.array([])))
+
+
+def test_an_early_stopped_bar_ends_green_and_says_why() -> None:
+    from tqdm.notebook import tqdm as notebook_tqdm
+
+    from tinybench.train.fit import finish_bar
+
+    bar = notebook_tqdm(total=30, desc="fit", display=False)
+    bar.update(9)
+    finish_bar(bar, epochs_run=9, best_epoch=6)
+    bar.close()
+    assert bar.total == 9
+    assert "stopped early at epoch 9 (best 6)" in bar.desc
+    assert bar.container.children[1].bar_style == "success"
+
+
+def test_a_bar_that_ran_every_epoch_is_left_as_it_is() -> None:
+    from tqdm.notebook import tqdm as notebook_tqdm
+
+    from tinybench.train.fit import finish_bar
+
+    bar = notebook_tqdm(total=5, desc="fit", display=False)
+    bar.update(5)
+    finish_bar(bar, epochs_run=5, best_epoch=5)
+    bar.close()
+    assert bar.total == 5 and bar.desc == "fit"
+    assert bar.container.children[1].bar_style == "success"
+
+
+def test_finishing_a_disabled_bar_does_nothing() -> None:
+    from tqdm.auto import tqdm
+
+    from tinybench.train.fit import finish_bar
+
+    bar = tqdm(total=30, disable=True)
+    finish_bar(bar, epochs_run=9, best_epoch=6)
+    bar.close()

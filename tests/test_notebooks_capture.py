@@ -11,26 +11,12 @@ import pytest
 from notebook_cells import code_cells, text_of
 
 from tinybench.errors import ConfigError, TinybenchError
-from tinybench.notebook_runner import inject_parameters, run_notebook
+from tinybench.lab.notebooks import run_notebook
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SETUP = NOTEBOOKS / "00_setup.ipynb"
 CAPTURE = NOTEBOOKS / "01_capture.ipynb"
 LABELS = ["idle", "wave", "punch", "flex", "circle"]
-
-
-@pytest.mark.parametrize("path", [SETUP, CAPTURE], ids=lambda p: p.name)
-def test_notebooks_are_committed_without_outputs_and_without_logic(path: Path) -> None:
-    nb = nbformat.read(path, as_version=4)
-    nbformat.validate(nb)
-    for cell in code_cells(nb):
-        assert cell.outputs == [] and cell.execution_count is None
-        assert "def " not in cell.source and "class " not in cell.source
-        assert "for " not in cell.source and "if " not in cell.source
-    # Every code cell follows a markdown cell that explains it.
-    for before, cell in zip(nb.cells, nb.cells[1:], strict=False):
-        if cell.cell_type == "code":
-            assert before.cell_type == "markdown" or "parameters" in cell.metadata.get("tags", [])
 
 
 def test_capture_notebook_has_a_parameters_cell_with_the_documented_names() -> None:
@@ -40,7 +26,7 @@ def test_capture_notebook_has_a_parameters_cell_with_the_documented_names() -> N
     source = tagged[0].source
     for name in ("PORT", "DATA_DIR", "SESSIONS", "SAMPLES", "DATASET"):
         assert f"{name} = " in source
-    assert 'PORT = "sim://nano33ble?seed=1&speed=0"' in source
+    assert 'PORT = "sim://nano33ble?seed=1"' in source  # real time: the panel's plot moves
 
 
 def test_setup_notebook_checks_the_environment_and_falls_back_to_the_virtual_board() -> None:
@@ -96,17 +82,33 @@ def test_run_notebook_reports_the_failing_cell(tmp_path: Path) -> None:
     assert nbformat.read(path, as_version=4).cells[0].source == "RATE = 119"  # file untouched
 
 
-def test_parameters_need_a_tagged_cell_and_identifier_names() -> None:
+def test_parameters_need_a_tagged_cell_and_identifier_names(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("x = 1")]
+    path = tmp_path / "untagged.ipynb"
+    nbformat.write(nb, path)
     with pytest.raises(ConfigError, match="no cell tagged 'parameters'"):
-        inject_parameters(nb, {"x": 2})
+        run_notebook(path, {"x": 2})
     nb.cells[0].metadata["tags"] = ["parameters"]
-    with pytest.raises(ConfigError, match="not a Python identifier"):
-        inject_parameters(nb, {"not valid": 2})
-    inject_parameters(nb, {"x": 2})
-    inject_parameters(nb, {"x": 3})  # replaces the earlier injection
-    assert [c.source.splitlines()[-1] for c in nb.cells] == ["x = 1", "x = 3"]
+    nbformat.write(nb, path)
+    with pytest.raises(ConfigError, match="not Python identifiers"):
+        run_notebook(path, {"not valid": 2})
+
+
+def test_papermill_injects_after_the_parameters_cell(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# A title"),
+        nbformat.v4.new_code_cell("x = 1\nname = 'a'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("x * 10, name"),
+    ]
+    path = tmp_path / "params.ipynb"
+    nbformat.write(nb, path)
+    done = run_notebook(path, {"x": 3, "name": "b, c"}, timeout=60)
+    tags = [cell.metadata.get("tags", []) for cell in done.cells]
+    assert tags[1:3] == [["parameters"], ["injected-parameters"]]
+    assert done.cells[-1].outputs[0]["data"]["text/plain"] == "(30, 'b, c')"
+    assert "papermill" in done.metadata
 
 
 def test_run_notebook_names_a_missing_file(tmp_path: Path) -> None:

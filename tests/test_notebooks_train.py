@@ -11,8 +11,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_cells import text_of, undisplayed_plots
 
-from tinybench.notebook_runner import run_notebook
+from tinybench.lab.notebooks import run_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
@@ -37,16 +38,6 @@ def _outputs(nb: nbformat.NotebookNode) -> str:
     return "\n".join(texts)
 
 
-@pytest.mark.parametrize("name", ["02_train.ipynb", "03_optimize.ipynb"])
-def test_notebook_is_committed_without_outputs_and_with_one_parameters_cell(name: str) -> None:
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    code = [cell for cell in nb.cells if cell.cell_type == "code"]
-    assert all(cell.outputs == [] and cell.execution_count is None for cell in code)
-    tagged = [cell for cell in code if "parameters" in cell.metadata.get("tags", [])]
-    assert len(tagged) == 1
-    assert not any(cell.source.lstrip().startswith(("def ", "class ")) for cell in code)
-
-
 def test_02_trains_and_saves_the_model(gestures: Path, tmp_path: Path) -> None:
     build = tmp_path / "build"
     nb = run_notebook(
@@ -60,25 +51,64 @@ def test_02_trains_and_saves_the_model(gestures: Path, tmp_path: Path) -> None:
     assert sidecar["normalization"]["fields"] == ["ax", "ay", "az", "gx", "gy", "gz"]
     assert (build / "trained_float32.tflite").stat().st_size > 1000
     assert "val_accuracy" in _outputs(nb)
+    assert undisplayed_plots(nb) == []
 
 
-def test_03_sweeps_plots_and_saves_the_chosen_variant(gestures: Path, tmp_path: Path) -> None:
-    build = tmp_path / "build"
+@pytest.fixture(scope="module")
+def optimized(gestures: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """Notebook 03 run once, CI-sized: ``(executed notebook, its parameters)``."""
+    tmp_path = tmp_path_factory.mktemp("optimize")
     parameters = {
         "DATA_DIR": str(gestures),
-        "BUILD_DIR": str(build),
+        "BUILD_DIR": str(tmp_path / "build"),
         "CACHE_DIR": str(tmp_path / "cache"),
         "GRID": "ci",
     }
-    nb = run_notebook(NOTEBOOKS / "03_optimize.ipynb", parameters, timeout=600)
+    return run_notebook(NOTEBOOKS / "03_optimize.ipynb", parameters, timeout=600), parameters
+
+
+def test_03_sweeps_plots_and_saves_the_chosen_variant(optimized: tuple) -> None:
+    nb, parameters = optimized
+    build = Path(parameters["BUILD_DIR"])
     text = _outputs(nb)
     for recipe in ("float32", "float16", "dynamic", "int8", "qat", "prune80+int8", "cluster16"):
         assert recipe in text
-    figures = sum(
-        1 for cell in nb.cells for output in cell.get("outputs", []) if "Figure" in str(output)
+    pictures = sum(
+        1
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
     )
-    assert figures >= 4  # flash, gzip, arena, confusion
+    assert pictures >= 4  # flash, gzip, arena, confusion
+    assert undisplayed_plots(nb) == []
     chosen = json.loads((build / "chosen_variant.json").read_text())
     assert chosen["runnable_on_mcu"] is True
     assert chosen["recipe"] not in ("float32", "float16", "dynamic")
     assert (build / "chosen_variant.tflite").stat().st_size > 1000
+
+
+def test_03b_opens_the_variant_that_03_chose(optimized: tuple) -> None:
+    _, parameters = optimized
+    parameters = {
+        **parameters,
+        "VARIANT": f"{parameters['BUILD_DIR']}/chosen_variant",
+        "TFLM_CACHE": str(REPO / "build" / "tflm-cache"),  # shared with the firmware tests
+    }
+    nb = run_notebook(NOTEBOOKS / "03b_inside_int8.ipynb", parameters, timeout=600)
+    text = "\n".join(text_of(cell) for cell in nb.cells)
+    assert "equal TFLM's bit for bit" in text
+    assert "float model" in text  # the float weights come from the sweep's float32 variant
+    assert undisplayed_plots(nb) == []
+    pictures = sum(
+        1
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    )
+    plan_cell = next(cell for cell in nb.cells if "show_memory_plan(" in cell.source)
+    plan_drawn = any("image/png" in out.get("data", {}) for out in plan_cell.outputs)
+    assert plan_drawn or "needs the emulated board" in text_of(plan_cell)
+    # histograms, per-layer error, weight matrices, and the memory plan where QEMU runs
+    assert pictures == 3 + plan_drawn
+    unanswered = [cell for cell in nb.cells if "Not answered yet" in text_of(cell)]
+    assert len(unanswered) == 3  # the three exercises run, unanswered, with a hint

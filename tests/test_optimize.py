@@ -15,11 +15,11 @@ from test_dataset import make_dataset
 
 from tinybench.dataset import Dataset, Windows, prepare
 from tinybench.errors import RecipeError
-from tinybench.models import conv1d_classifier, digits_cnn
 from tinybench.optimize import (
     KINDS,
     MIN_COMPRESSED_WEIGHTS,
     NOT_ON_MCU_REASON,
+    FineTuning,
     Recipe,
     Variant,
     cluster,
@@ -31,7 +31,8 @@ from tinybench.optimize import (
     prune_2_4,
     weight_sparsity,
 )
-from tinybench.train import fit
+from tinybench.train.fit import fit
+from tinybench.train.models import conv1d_classifier, digits_cnn
 
 WEIGHT_OPS = {"CONV_2D": 1, "FULLY_CONNECTED": 1, "DEPTHWISE_CONV_2D": 1}
 # conv1d_classifier's weight layers in order: conv (first), conv, conv, dense, classifier (last).
@@ -218,15 +219,15 @@ def test_2_4_on_rank_3_kernels_is_refused(data) -> None:
     net = _deeper_conv1d_keras_model()
     assert compressed_layers(net) == (net.layers[1].name,)
     with pytest.raises(RecipeError, match=r"rank-2 \(Dense\) and rank-4 \(Conv2D\).*rank 3"):
-        prune_2_4(net, data, epochs=1, progress=False)
+        prune_2_4(net, data, tuning=FineTuning(epochs=1, progress=False))
 
 
 @pytest.mark.parametrize(
     "compress",
     [
-        lambda net, data: prune(net, data, 0.5, epochs=1, progress=False),
-        lambda net, data: prune_2_4(net, data, epochs=1, progress=False),
-        lambda net, data: cluster(net, data, 4, epochs=1, progress=False),
+        lambda net, data: prune(net, data, 0.5, tuning=FineTuning(epochs=1, progress=False)),
+        lambda net, data: prune_2_4(net, data, tuning=FineTuning(epochs=1, progress=False)),
+        lambda net, data: cluster(net, data, 4, tuning=FineTuning(epochs=1, progress=False)),
     ],
 )
 def test_a_model_with_nothing_worth_compressing_is_refused(data, compress) -> None:
@@ -272,7 +273,7 @@ def test_subclassed_models_are_refused(data) -> None:
     net(np.zeros((1, 40, 6), np.float32))
     net.compile("adam", "sparse_categorical_crossentropy")
     with pytest.raises(RecipeError, match="subclassed"):
-        prune(net, data, 0.5, epochs=1, progress=False)
+        prune(net, data, 0.5, tuning=FineTuning(epochs=1, progress=False))
 
 
 # ---- real variants ----
@@ -382,8 +383,10 @@ def test_prune_keeps_the_best_epoch_at_final_sparsity(
     # ~6 steps per epoch: the ramp from 50% reaches 90% at step 12, the end of epoch 2. With a
     # learning rate of 0 only the masks change, so epoch 1 (85% zeros) has the lowest
     # validation loss, and it must not be the epoch kept.
-    with caplog.at_level(logging.INFO, logger="tinybench.optimize"):
-        stripped = prune(model, data, 0.9, epochs=3, learning_rate=0.0, progress=False)
+    with caplog.at_level(logging.INFO, logger="tinybench.optimize.fine_tune"):
+        stripped = prune(
+            model, data, 0.9, tuning=FineTuning(epochs=3, progress=False, learning_rate=0.0)
+        )
     assert not any("prune" in layer.name for layer in stripped.layers)
     assert _kept_epoch(caplog.text)[1] == 2  # epoch 3 has the same weights, so no better
     before, after = kernels(model), kernels(stripped)
@@ -402,8 +405,8 @@ def test_prune_keeps_the_best_epoch_at_final_sparsity(
 def test_fine_tuning_uses_a_tenth_of_the_rate_and_restores_the_kept_weights(
     model, data, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="tinybench.optimize"):
-        stripped = prune(model, data, 0.5, epochs=2, progress=False)
+    with caplog.at_level(logging.INFO, logger="tinybench.optimize.fine_tune"):
+        stripped = prune(model, data, 0.5, tuning=FineTuning(epochs=2, progress=False))
     rate, _, logged_loss = _kept_epoch(caplog.text)
     assert rate == pytest.approx(2e-4)  # the fixture model trains at 2e-3
     stripped.compile(loss="sparse_categorical_crossentropy")
@@ -472,16 +475,30 @@ def test_variant_save_and_load(variants, tmp_path: Path) -> None:
     assert again.normalization == variant.normalization
     assert (again.runnable_on_mcu, again.window, again.rate_hz) == (True, 40, 119.0)
     assert again.weight_sparsity == variant.weight_sparsity > 0.7
-    # sidecars written before weight_sparsity was recorded still load
+    # a sidecar missing a key (or with one too many) is refused by name: no shims for old saves
     sidecar = path.with_suffix(".json")
     meta = json.loads(sidecar.read_text())
     del meta["weight_sparsity"]
     sidecar.write_text(json.dumps(meta))
-    assert Variant.load(path).weight_sparsity is None
+    with pytest.raises(RecipeError, match=r"missing keys \['weight_sparsity'\]"):
+        Variant.load(path)
+    meta["weight_sparsity"] = None
     meta["colour"] = "blue"
     sidecar.write_text(json.dumps(meta))
-    with pytest.raises(RecipeError, match="colour"):
+    with pytest.raises(RecipeError, match=r"unknown keys \['colour'\]"):
         Variant.load(path)
+    sidecar.write_text("[1, 2]")
+    with pytest.raises(RecipeError, match="not a variant sidecar"):
+        Variant.load(path)
+
+
+def test_a_variant_whose_model_file_was_replaced_is_refused(variants, tmp_path: Path) -> None:
+    path = variants["int8"].save(tmp_path / "chosen")
+    variants["float32"].save(tmp_path / "other")
+    path.write_bytes((tmp_path / "other.tflite").read_bytes())  # a save cut between its files
+    with pytest.raises(RecipeError, match="does not match its sidecar"):
+        Variant.load(path)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_default_gesture_model_meets_the_size_targets() -> None:
@@ -502,7 +519,7 @@ def test_default_gesture_model_meets_the_size_targets() -> None:
     net = conv1d_classifier((119, 6), 5)
     float_bytes = convert_float32(net)
     assert len(convert_int8(net, x)) <= 0.30 * len(float_bytes)
-    pruned = prune(net, Data, 0.8, epochs=1, schedule="constant", progress=False)
+    pruned = prune(net, Data, 0.8, "constant", tuning=FineTuning(epochs=1, progress=False))
     assert weight_sparsity(pruned) == pytest.approx(0.8 * (81920 - 1728 - 320) / 81920, abs=0.002)
     sparse_int8 = convert_int8(pruned, x)
     assert len(gzip.compress(sparse_int8)) <= 0.12 * len(gzip.compress(float_bytes))

@@ -10,7 +10,8 @@ from matplotlib.figure import Figure
 
 from tinybench.boards import get_board
 from tinybench.errors import ConfigError
-from tinybench.plots import AXIS_LABELS, plot_arena, plot_confusion, plot_gzip, plot_tradeoff
+from tinybench.sweep import plot_arena, plot_confusion, plot_gzip, plot_tradeoff
+from tinybench.sweep.plots import AXIS_LABELS
 
 
 @pytest.fixture
@@ -70,7 +71,48 @@ def _verticals(fig: Figure) -> set[float]:
 
 
 def _legend_texts(fig: Figure) -> list[str]:
-    return [text.get_text() for text in fig.legends[0].get_texts()]
+    """Legend entries, with the wrapping of long entries undone."""
+    return [text.get_text().replace("\n", " ") for text in fig.legends[0].get_texts()]
+
+
+def test_only_pareto_points_are_labelled_and_recipes_keep_their_marker(
+    results: pd.DataFrame,
+) -> None:
+    from tinybench.sweep import pareto_front
+
+    fig = plot_tradeoff(results, board="nano33ble")
+    labels = sorted(text.get_text() for text in fig.axes[0].texts if text.get_text())
+    front = pareto_front(results[results["runnable_on_mcu"]], "flash_model_bytes", "accuracy")
+    assert sorted(str(r) for r in front["recipe"]) == sorted(
+        part for label in labels for part in label.split("\n")
+    )
+    legend = _legend_texts(fig)
+    assert all(str(recipe) in legend for recipe in results["recipe"])
+
+    def markers(figure: Figure) -> dict[str, str]:
+        handles = figure.legends[0].legend_handles
+        return {
+            h.get_label(): h.get_marker() for h in handles if h.get_label() in set(results.recipe)
+        }
+
+    arena = markers(plot_arena(results, board="nano33ble"))
+    assert arena and all(markers(fig)[recipe] == m for recipe, m in arena.items())
+
+
+def test_plots_display_as_png_in_ipython(results: pd.DataFrame) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from tinybench.sweep import plot_confusion
+
+    shell = InteractiveShell.instance()
+    figures = [
+        plot_tradeoff(results, board="nano33ble"),
+        plot_arena(results, board="nano33ble"),
+        plot_confusion([0, 1, 1], [0, 1, 0], ["a", "b"]),
+    ]
+    for fig in figures:
+        data, _ = shell.display_formatter.format(fig)
+        assert data["image/png"].startswith(b"\x89PNG"), data.keys()
 
 
 def test_tradeoff_axes_say_what_the_bytes_are(results: pd.DataFrame) -> None:
@@ -131,7 +173,7 @@ def test_arena_plot_draws_ram_and_lists_variants_without_arena(results: pd.DataF
     fig = plot_arena(results, board)
     assert _verticals(fig) == {
         float(board.ram_bytes),
-        float(board.ram_bytes - board.runtime_ram_bytes - 16),
+        float(board.ram_bytes - board.runtime_ram_bytes - 16 - 1024),
     }
     assert len(_points(fig)) == 4
     notes = " ".join(_legend_texts(fig))

@@ -11,7 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinybench.errors import ProtocolError
-from tinybench.protocol import (
+from tinybench.wire import (
+    FLOAT32_MAX,
+    MAX_LINE_BYTES,
     Command,
     DeviceError,
     Dropped,
@@ -21,6 +23,7 @@ from tinybench.protocol import (
     Prediction,
     RawOutput,
     Sample,
+    SampleBlock,
     SequenceTracker,
     checksum,
     format_command,
@@ -30,9 +33,11 @@ from tinybench.protocol import (
     format_prediction,
     format_sample,
     format_samples,
+    parse_block,
     parse_command,
     parse_line,
     parse_lines,
+    value_problem,
     with_checksum,
 )
 
@@ -220,7 +225,9 @@ def test_wrong_checksum_is_dropped_with_reason() -> None:
         ("   \r", "empty"),
         ("s,1,2", "bad-sample"),
         ("s,abc,2,3", "bad-sample"),
-        ("s,1,2,nan", "bad-sample"),
+        ("s,1,2,nan", "non-finite"),
+        ("s,1,2,1e39", "out-of-range"),
+        ("p,1,2,inf", "non-finite"),
         ("s,4294967296,2,3", "bad-sample"),
         ("p,1,2", "bad-prediction"),
         ("p,1,x,0.5", "bad-prediction"),
@@ -275,9 +282,56 @@ def test_line_splitter_is_independent_of_chunking(lines: list[bytes], data: st.D
 
 def test_line_splitter_bounds_a_line_without_newline() -> None:
     splitter = LineSplitter()
-    splitter.feed(b"x" * 70_000)
+    assert splitter.feed(b"x" * 70_000) == []
     assert splitter.overflows == 1
-    assert splitter.feed(b"\ns,1,2,3\n") == ["", "s,1,2,3"]
+    assert splitter.feed(b"x" * 70_000) == []  # still the same line: neither kept nor counted
+    assert splitter.overflows == 1
+    assert splitter.feed(b"\ns,1,2,3\n") == ["s,1,2,3"]
+
+
+def over_long_stream(size: int) -> bytes:
+    """A first line of ``size`` bytes of numbers (a runaway device), then two good samples."""
+    runaway = (b"1.5," * (size // 4 + 1))[:size]
+    good = format_sample(1, 8403, [0.5, 0.25]) + format_sample(2, 16807, [0.5, 0.25])
+    return runaway + b"\n" + good.encode()
+
+
+def split_into(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+@pytest.mark.parametrize("size", [160_000, 1_000_000])
+@pytest.mark.parametrize("read_size", [None, 4096, 65_537, 1000])
+def test_an_over_long_line_is_dropped_whole_and_counted_once(
+    size: int, read_size: int | None
+) -> None:
+    stream = over_long_stream(size)
+    chunks = [stream] if read_size is None else split_into(stream, read_size)
+    splitter = LineSplitter()
+    lines = [line for chunk in chunks for line in splitter.feed(chunk)]
+    assert splitter.overflows == 1
+    assert [parse_line(line) for line in lines] == [
+        Sample(1, 8403, (0.5, 0.25)),
+        Sample(2, 16807, (0.5, 0.25)),
+    ]
+
+
+def test_a_line_of_exactly_the_maximum_is_kept_and_one_byte_more_is_not() -> None:
+    splitter = LineSplitter()
+    exact = b"1" * MAX_LINE_BYTES
+    assert splitter.feed(exact[:1000]) == []
+    assert splitter.feed(exact[1000:] + b"\n") == [exact.decode()]
+    assert splitter.feed(exact + b"1\ns,1,2,3\n") == ["s,1,2,3"]
+    assert splitter.overflows == 1
+
+
+def test_over_long_lines_between_good_ones_each_count_once() -> None:
+    splitter = LineSplitter()
+    long_line = b"9" * (MAX_LINE_BYTES + 1) + b"\n"
+    stream = b"s,1,2,3\n" + long_line + b"s,2,2,3\n" + long_line + long_line + b"s,3,2,3\n"
+    lines = [line for chunk in split_into(stream, 3000) for line in splitter.feed(chunk)]
+    assert lines == ["s,1,2,3", "s,2,2,3", "s,3,2,3"]
+    assert splitter.overflows == 3
 
 
 def test_sequence_tracker_counts_gaps_and_wraps() -> None:
@@ -294,6 +348,34 @@ def test_sequence_tracker_treats_a_reset_as_restart_not_loss() -> None:
     for seq in (100, 101, 0, 1):
         tracker.update(seq)
     assert tracker.lost == 0 and tracker.restarts == 1
+
+
+def test_sequence_tracker_detects_a_board_restart_by_seq_and_time() -> None:
+    tracker = SequenceTracker()
+    assert not tracker.is_restart(0, 5_000_000)  # nothing recorded yet
+    for seq in range(100, 103):
+        tracker.update(seq, 5_000_000 + seq * 8403)
+    assert not tracker.is_restart(103, 5_900_000)  # the next sample
+    assert not tracker.is_restart(110, 6_000_000)  # a gap: loss, not a restart
+    assert not tracker.is_restart(2**32 - 1 + 104, 6_000_000)  # forward, wrapped
+    assert not tracker.is_restart(0, 7_000_000)  # seq back, clock on: the board did not reboot
+    assert not tracker.is_restart(103, 1_000)  # clock back alone: micros() wrapped
+    assert tracker.is_restart(0, 1_200_000)  # both back: the board booted again
+    assert tracker.restarts == 0  # asking records nothing
+    tracker.update(0, 1_200_000)
+    assert tracker.restarts == 1 and tracker.lost == 0
+    assert tracker.last == 0 and tracker.last_t_us == 1_200_000
+
+
+def test_sequence_tracker_without_times_decides_by_seq_alone() -> None:
+    tracker = SequenceTracker()
+    tracker.update(50)
+    assert tracker.last_t_us is None
+    assert not tracker.is_restart(51, None)
+    assert tracker.is_restart(0, None)
+    assert tracker.is_restart(0, 10)  # the last sample had no time
+    tracker.update(2**32 - 2)
+    assert not tracker.is_restart(1, None)  # a wrap-around, 2 lost
 
 
 @given(st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=50))
@@ -393,3 +475,83 @@ def test_parse_lines_equals_parse_line(lines: list[str], data: st.DataObject) ->
         for line in lines
     ]
     assert parse_lines(garbled) == [parse_line(line) for line in garbled]
+
+
+# --- non-finite and float32-overflowing values (issue 8) ------------------------------------
+
+BAD_VALUES = [("nan", "non-finite"), ("inf", "non-finite"), ("-inf", "non-finite")]
+BAD_VALUES += [("1e39", "out-of-range"), ("-1e39", "out-of-range"), ("1e999", "out-of-range")]
+
+
+def protocol_line(seq: int, value: str) -> str:
+    return with_checksum(f"s,{seq},{seq * 8403},0.5,{value},-1.25")
+
+
+def plain_line(seq: int, value: str) -> str:
+    return f"0.5,{value},-1.25"
+
+
+def forwarder_line(seq: int, value: str) -> str:
+    return f"0.5\t{value}\t-1.25"
+
+
+@pytest.mark.parametrize("form", [protocol_line, plain_line, forwarder_line])
+@pytest.mark.parametrize(("value", "reason"), BAD_VALUES)
+def test_a_bad_value_drops_its_sample_under_its_own_reason_in_every_path(
+    form, value: str, reason: str
+) -> None:
+    lines = [form(seq, "0.25" if seq != 2 else value) for seq in range(5)]
+    for results in ([parse_line(line) for line in lines], parse_lines(lines)):
+        dropped = [r for r in results if isinstance(r, Dropped)]
+        assert [d.reason for d in dropped] == [reason] and dropped[0].line == lines[2]
+        samples = [r for r in results if isinstance(r, Sample)]
+        assert [s.values for s in samples] == [(0.5, 0.25, -1.25)] * 4
+    blocks = parse_block(lines)
+    assert sum(isinstance(b, Dropped) for b in blocks) == 1
+    assert sum(len(b) for b in blocks if isinstance(b, SampleBlock)) == (
+        4 if form is protocol_line else 0
+    )
+
+
+def test_the_float32_limit_itself_is_kept_and_the_next_float_is_not() -> None:
+    assert isinstance(parse_line(protocol_line(1, repr(FLOAT32_MAX))), Sample)
+    above = repr(float(np.nextafter(FLOAT32_MAX, np.inf)))
+    assert parse_line(protocol_line(1, above)).reason == "out-of-range"
+    assert value_problem((FLOAT32_MAX, -FLOAT32_MAX)) is None
+    assert value_problem((float("nan"),)) == "non-finite"
+
+
+def test_a_header_of_nan_and_inf_is_a_line_of_bad_values_not_names() -> None:
+    assert parse_line("nan,inf").reason == "non-finite"
+    assert parse_line("aX,aY") == Header(("aX", "aY"))
+
+
+def test_a_block_keeps_the_text_the_device_sent_as_csv_rows() -> None:
+    values = ["0.0310", "-1.5e-3", "+.5", "5.", "1E+05", "-0"]
+    lines = [with_checksum(f"s,{i},{i * 10},{v},{v}") for i, v in enumerate(values)]
+    (block,) = parse_block([*lines[:3], lines[3] + "\r", *lines[4:]])
+    assert block.rows.decode().splitlines() == [
+        f"{i},{i * 10},{v},{v}" for i, v in enumerate(values)
+    ]
+    assert block.samples() == [parse_line(line) for line in lines]
+    assert block.steady and block.last == parse_line(lines[-1])
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "s,1_0,2,0.5",  # int() and float() read underscores, a CSV reader does not
+        "s,10,2,1_0.5",
+        "s,10,-2,0.5",  # a negative time: read line by line as before
+        "s,10,2,0.5,",  # an empty value
+        "s,10,2,1e",
+        "s,10,2, 0.5",
+        "s,12345678901,2,0.5",
+    ],
+)
+def test_a_line_that_is_not_plain_goes_line_by_line_between_blocks(odd: str) -> None:
+    good = [with_checksum(f"s,{i},{i},0.5") for i in range(6)]
+    lines = [*good[:3], with_checksum(odd), *good[3:]]
+    parsed = parse_block(lines)
+    assert [type(p) for p in parsed] == [SampleBlock, type(parse_line(lines[3])), SampleBlock]
+    assert parse_lines(lines) == [parse_line(line) for line in lines]

@@ -12,23 +12,27 @@ import serial
 from waiting import wait_for
 
 from tinybench.errors import ConfigError, PortError, UnplugError
-from tinybench.link import open_link
-from tinybench.protocol import (
+from tinybench.sim.board import NO_MODEL_MESSAGE, VirtualBoard
+from tinybench.sim.pty import serve_pty
+from tinybench.sim.synth import GestureSynth
+from tinybench.sim.urlhandler.protocol_sim import UNPLUG_MESSAGE
+from tinybench.wire import (
     DeviceError,
     Dropped,
     Hello,
+    MessageQueue,
     Sample,
+    SequenceTracker,
     format_sample,
+    format_samples,
+    open_link,
     parse_line,
 )
-from tinybench.sim import NO_MODEL_MESSAGE, VirtualBoard, format_sample_block, serve_pty
-from tinybench.synth import GestureSynth
-from tinybench.urlhandler.protocol_sim import UNPLUG_MESSAGE
 
 
 def collect(link, seconds: float) -> list:
     messages = []
-    with link.subscription() as sub:
+    with MessageQueue(link) as sub:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             messages += sub.get(timeout=0.05)
@@ -55,7 +59,7 @@ def test_block_formatting_is_byte_identical_to_format_sample(add_checksum) -> No
     seqs[:3] = [0, 9, 10]
     t_us = rng.integers(0, 10**13, n)
     t_us[:3] = [0, 1, 99]
-    got = format_sample_block(seqs, t_us, values, add_checksum=add_checksum).decode("ascii")
+    got = format_samples(seqs, t_us, values, add_checksum=add_checksum).decode("ascii")
     shown = np.rint(values * 1e4) / 1e4 + 0.0  # the 4-decimal values the board sends
     want = "".join(
         format_sample(int(s), int(t), [float(v) for v in row], add_checksum=add_checksum)
@@ -68,12 +72,12 @@ def test_garbled_lines_fail_their_checksum_and_only_those() -> None:
     n = 500
     garble = np.zeros(n, bool)
     garble[::9] = True
-    data = format_sample_block(np.arange(n), np.arange(n) * 8403, np.ones((n, 6)), garble=garble)
+    data = format_samples(np.arange(n), np.arange(n) * 8403, np.ones((n, 6)), garble=garble)
     parsed = [parse_line(line) for line in data.decode("ascii").splitlines()]
     dropped = [i for i, m in enumerate(parsed) if isinstance(m, Dropped)]
     assert dropped == list(np.flatnonzero(garble))
     assert {parsed[i].reason for i in dropped} == {"checksum"}
-    plain = format_sample_block(
+    plain = format_samples(
         np.arange(n), np.arange(n), np.ones((n, 6)), add_checksum=False, garble=garble
     )
     reasons = {parse_line(line).reason for line in plain.decode().splitlines()[::9]}
@@ -192,7 +196,7 @@ def test_streams_at_the_nominal_rate_with_device_timestamps() -> None:
 def first_samples(link, n: int) -> np.ndarray:
     """Start streaming, return the values of the first ``n`` samples, and stop."""
     got: list[Sample] = []
-    with link.subscription() as sub:
+    with MessageQueue(link) as sub:
         link.send("c")
         deadline = time.monotonic() + 5.0
         while len(got) < n and time.monotonic() < deadline:
@@ -241,7 +245,7 @@ def test_dropped_samples_show_as_sequence_gaps() -> None:
 
 def test_unplug_after_n_samples_keeps_them_and_reports_unplug() -> None:
     with open_link("sim://nano33ble?speed=0&unplug_after=500") as link:
-        with link.subscription() as sub:
+        with MessageQueue(link) as sub:
             link.send("c")
             received = []
             with pytest.raises(UnplugError, match="unplugged"):
@@ -265,6 +269,17 @@ def test_unplug_mid_stream_reaches_subscribers() -> None:
         wait_for(lambda: link.error is not None)
         assert isinstance(errors[0], UnplugError)
         assert UNPLUG_MESSAGE in str(link.error)
+
+
+def test_modem_lines_say_whether_the_board_is_plugged_in() -> None:
+    port = serial.serial_for_url("sim://nano33ble?speed=0&unplug_after=5", timeout=0.1)
+    try:
+        assert (port.cts, port.dsr, port.cd, port.ri) == (True, True, True, False)
+        port.write(b"c\n")
+        wait_for(lambda: not port.dsr)
+        assert (port.cts, port.dsr, port.cd, port.ri) == (True, False, False, False)
+    finally:
+        port.close()
 
 
 def test_port_reads_honour_timeout_and_back_pressure_bounds_memory() -> None:
@@ -303,7 +318,7 @@ def test_bad_urls_are_port_errors_that_list_the_choices(url, match) -> None:
 
 def test_virtual_board_without_a_model_never_imports_tensorflow() -> None:
     code = (
-        "import sys; from tinybench.link import open_link\n"
+        "import sys; from tinybench.wire.link import open_link\n"
         "with open_link('sim://nano33ble?seed=1&speed=0') as link:\n"
         "    link.request_hello(); link.send('c'); link.send('x')\n"
         "print(sorted(m for m in ('tensorflow', 'tflite_micro', 'tf_keras') if m in sys.modules))"
@@ -359,3 +374,44 @@ def test_pty_is_raw_and_answers_commands_line_by_line() -> None:
             assert port.read(100) == b""  # no echo of the commands
         finally:
             port.close()
+
+
+def stream_until(sub: MessageQueue, done, seconds: float = 5.0) -> list:
+    messages: list = []
+    deadline = time.monotonic() + seconds
+    while not done(messages) and time.monotonic() < deadline:
+        messages += sub.get(timeout=0.05)
+    return messages
+
+
+def test_reset_reboots_the_board_mid_stream_with_a_hello_and_counters_from_zero() -> None:
+    with open_link("sim://nano33ble?seed=4&speed=4") as link, MessageQueue(link) as sub:
+        link.send("c")
+        before = stream_until(sub, lambda m: len(samples_of(m)) >= 100)
+        assert samples_of(before)[-1].t_us > 500_000  # 0.2 s of streaming at least
+        link.port.board.reset()
+        after = stream_until(sub, lambda m: len(samples_of(m)) >= 20)
+        link.send("x")
+    hello_at = next(i for i, m in enumerate(after) if isinstance(m, Hello))
+    assert after[hello_at].virtual
+    restarted = samples_of(after[hello_at:])
+    assert restarted[0].seq == 0 and restarted[0].t_us < 100_000
+    tracker = SequenceTracker()
+    for sample in samples_of(before + after[:hello_at]):
+        tracker.update(sample.seq, sample.t_us)
+    assert tracker.is_restart(restarted[0].seq, restarted[0].t_us)
+    assert [s.seq for s in restarted] == list(range(len(restarted)))
+    assert link.stats.restarts == 1 and link.stats.lost_samples == 0
+
+
+def test_reset_without_streaming_comes_back_idle_like_the_capture_sketch() -> None:
+    with open_link("sim://nano33ble?seed=4&speed=4") as link, MessageQueue(link) as sub:
+        link.send("c")
+        stream_until(sub, lambda m: len(samples_of(m)) >= 20)
+        link.port.board.reset(stream=False)
+        after = stream_until(sub, lambda m: any(isinstance(x, Hello) for x in m))
+        time.sleep(0.3)
+        late = sub.get(timeout=0.1)
+        assert link.port.board.mode is None
+    hello_at = next(i for i, m in enumerate(after) if isinstance(m, Hello))
+    assert samples_of(after[hello_at:]) == [] and samples_of(late) == []

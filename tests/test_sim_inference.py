@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from tinybench.errors import ConfigError
-from tinybench.link import open_link
-from tinybench.protocol import DeviceError, Prediction, RawOutput, parse_line
-from tinybench.sim import VirtualBoard
-from tinybench.synth import FIELDS, UNITS, GestureSynth
+from tinybench.sim.board import VirtualBoard
+from tinybench.sim.synth import FIELDS, UNITS, GestureSynth
+from tinybench.wire import MessageQueue, open_link
+from tinybench.wire.protocol import DeviceError, Prediction, RawOutput, parse_line
 
 WINDOW = 119
 
@@ -20,9 +20,9 @@ WINDOW = 119
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """A small conv1d, trained for one epoch on synthetic gestures, exported as int8."""
-    from tinybench.export import export_model
-    from tinybench.models import conv1d_classifier
+    from tinybench.deploy.export import export_model
     from tinybench.optimize import convert_int8
+    from tinybench.train.models import conv1d_classifier
 
     synth = GestureSynth(seed=11)
     x = np.stack([synth.session(label, WINDOW) for label in synth.labels for _ in range(12)])
@@ -44,7 +44,7 @@ def exported(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runner(exported):
-    from tinybench.tflm import TflmRunner
+    from tinybench.measure.interpreters import TflmRunner
 
     return TflmRunner(exported.read_tflite())
 
@@ -60,7 +60,7 @@ def test_hello_lists_the_model_labels_and_says_latency_is_the_hosts(exported) ->
 def test_inference_mode_streams_predictions_that_sum_to_one(exported) -> None:
     with open_link(f"sim://nano33ble?seed=1&speed=0&model={exported.out_dir}") as link:
         predictions: list[Prediction] = []
-        with link.subscription() as sub:
+        with MessageQueue(link) as sub:
             link.send("i")
             deadline = time.monotonic() + 10
             while len(predictions) < 20 and time.monotonic() < deadline:
@@ -104,7 +104,7 @@ class Recording:
 
 
 def test_predictions_are_the_exported_pipeline_run_in_tflm(exported, runner) -> None:
-    from tinybench.tflm import dequantize, quantize
+    from tinybench.measure.interpreters import dequantize, quantize
 
     data = GestureSynth(seed=12).session("circle", 4000).astype(np.float64)
     board = VirtualBoard(source=Recording(data), model=exported.out_dir, speed=0)

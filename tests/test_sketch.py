@@ -3,7 +3,7 @@
 Rendered sketches are compiled with g++ (-Wall -Wextra -Werror, as C++14 like the mbed cores
 and C++17) against tests/cpp/fake_arduino (Serial on stdin/stdout, virtual time, a synthetic
 IMU) and tests/cpp/fake_tflm (an interpreter whose output is a known function of its input),
-then driven with protocol commands; every line they print must parse with tinybench.protocol.
+then driven with protocol commands; every line they print must parse with tinybench.wire.protocol.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import pytest
 from cpp_build import gxx, needs_gxx, run_program
 from model_factories import build_imu_model
 
+from tinybench.deploy.export import ExportedModel, export_model
+from tinybench.deploy.sketch import SKETCHES, render_sketch, sketch_config, sketches_dir
 from tinybench.errors import ConfigError, ExportError, SketchError
-from tinybench.export import ExportedModel, export_model
-from tinybench.protocol import DeviceError, Dropped, Hello, Prediction, RawOutput, Sample
-from tinybench.protocol import parse_line as parse
-from tinybench.sketch import SKETCHES, render_sketch, sketch_config, sketches_dir
+from tinybench.wire.protocol import DeviceError, Dropped, Hello, Prediction, RawOutput, Sample
+from tinybench.wire.protocol import parse_line as parse
 
 REPO = Path(__file__).resolve().parents[1]
 FAKE_ARDUINO = REPO / "tests" / "cpp" / "fake_arduino"
@@ -51,6 +51,7 @@ def test_inference_sketch_folder_is_complete(gesture, tmp_path):
             "tinybench_config.h",
             "tinybench_protocol.h",
             "tinybench_imu.h",
+            "tinybench_inference_core.h",  # the loop shared with the emulated firmware
             "model_data.h",
             "model_data.cpp",
             "model_settings.h",
@@ -76,6 +77,7 @@ def test_inference_sketch_folder_is_complete(gesture, tmp_path):
         ("nano33ble", "TINYBENCH_IMU_LSM9DS1"),
         ("nano33ble_rev2", "TINYBENCH_IMU_BMI270"),
         ("nano_rp2040_connect", "TINYBENCH_IMU_LSM6DSOX"),
+        ("uno", "TINYBENCH_IMU_ADXL335"),  # analog, on A0-A2
     ],
 )
 def test_capture_sketch_selects_the_imu_library(tmp_path, board, macro):
@@ -103,7 +105,7 @@ def test_uno_cannot_run_the_inference_sketch(gesture, tmp_path):
 @pytest.mark.parametrize(
     ("board", "exported", "sketch", "error", "message"),
     [
-        ("uno", None, "tinybench_capture", SketchError, "has no IMU"),
+        ("nano_esp32", None, "tinybench_capture", SketchError, "has no IMU"),
         ("nano33ble", None, "tinybench_inference", SketchError, "needs a model"),
         ("nano33ble", None, "tinybench_blink", SketchError, "Unknown sketch 'tinybench_blink'"),
         ("nano34", None, "tinybench_capture", ConfigError, "Unknown board 'nano34'"),

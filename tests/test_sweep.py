@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import tinybench.sweep as sweep
+import tinybench.sweep.runner as sweep
+from tinybench.boards import get_board
 from tinybench.dataset import Dataset, prepare
 from tinybench.errors import BudgetError, ConfigError, ProfileError, RecipeError
 from tinybench.sweep import (
@@ -30,6 +31,7 @@ from tinybench.sweep import (
     run_sweep,
     tradeoff_table,
 )
+from tinybench.sweep import cache as cache_module
 
 TINY = {
     "dataset": "digits",
@@ -120,7 +122,7 @@ def _frame() -> pd.DataFrame:
         ("cluster16", 0.90, 12_000, 3_000, True, True, "int8"),
         ("huge", 0.99, 900_000, 3_000, True, False, "int8"),
     ]
-    board = sweep.get_board("nano33ble")
+    board = get_board("nano33ble")
     return pd.DataFrame(
         [
             {
@@ -211,14 +213,14 @@ def test_cache_key_follows_data_and_settings(first_run: pd.DataFrame, digits, ca
     shifted = dataclasses.replace(
         digits, test=dataclasses.replace(digits.test, x=digits.test.x + 0.5)
     )
-    assert sweep._data_hash(shifted) != sweep._data_hash(digits)
-    context = {"data": sweep._data_hash(digits), "format": sweep.CACHE_FORMAT}
+    assert cache_module.data_hash(shifted) != cache_module.data_hash(digits)
+    context = {"data": cache_module.data_hash(digits), "format": cache_module.CACHE_FORMAT}
     job = SweepGrid(**TINY).jobs()[1]
-    same = sweep._content_key(context, job.config())
-    assert same == sweep._content_key(dict(context), dict(job.config()))
+    same = cache_module.content_key(context, job.config())
+    assert same == cache_module.content_key(dict(context), dict(job.config()))
     for change in ({"recipe": "float16"}, {"epochs": 2}, {"board": "portenta_h7"}):
         other = dataclasses.replace(job, **change)
-        assert sweep._content_key(context, other.config()) != same
+        assert cache_module.content_key(context, other.config()) != same
     assert len(keys) == 2
 
 
@@ -397,3 +399,70 @@ def test_local_executor_runs_jobs_in_spawned_workers(first_run, digits, cache: P
     assert row["flash_model_bytes"] == int8["flash_model_bytes"]
     assert row["accuracy"] == int8["accuracy"]
     assert row["latency_ms_estimate"] < int8["latency_ms_estimate"]  # 480 MHz against 64 MHz
+
+
+# --- the cache key covers the package's own code -------------------------------------------
+
+PACKAGE = Path(cache_module.__file__).resolve().parents[1]
+STEP_MODULES = sorted(
+    str(path.relative_to(PACKAGE))
+    for step in ("optimize", "measure")
+    for path in (PACKAGE / step).glob("*.py")
+)
+
+
+@pytest.fixture(scope="module")
+def package_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import shutil
+
+    copy = tmp_path_factory.mktemp("package") / "tinybench"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def test_the_fingerprint_is_the_installed_packages(package_copy: Path) -> None:
+    assert cache_module.PACKAGE_ROOT == PACKAGE
+    assert cache_module.package_fingerprint(package_copy) == cache_module.package_fingerprint()
+    cache_module.cache_versions.cache_clear()
+    versions = cache_module.cache_versions()
+    assert versions["tinybench-code"] == cache_module.package_fingerprint()
+
+
+@pytest.mark.parametrize("module", STEP_MODULES)
+def test_editing_any_optimize_or_measure_module_invalidates_the_cache(
+    package_copy: Path, digits, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, module: str
+) -> None:
+    assert len(STEP_MODULES) >= 6, STEP_MODULES
+    grid = SweepGrid(**TINY)
+
+    def keys() -> list[str]:
+        cache_module.cache_versions.cache_clear()
+        return [task.key for task in sweep.sweep_tasks(grid, digits, tmp_path)]
+
+    monkeypatch.setattr(cache_module, "PACKAGE_ROOT", package_copy)
+    before = keys()
+    path = package_copy / module
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\n# an edit\n")
+        after = keys()
+    finally:
+        path.write_bytes(original)
+        cache_module.cache_versions.cache_clear()
+    assert set(after).isdisjoint(before)
+    assert keys() == before  # undone: the old results count again
+
+
+def test_adding_or_moving_a_module_changes_the_fingerprint(package_copy: Path) -> None:
+    before = cache_module.package_fingerprint(package_copy)
+    added = package_copy / "optimize" / "new_technique.py"
+    added.write_text("RATE = 1\n")
+    try:
+        assert cache_module.package_fingerprint(package_copy) != before
+        moved = package_copy / "measure" / "new_technique.py"
+        added.rename(moved)
+        assert cache_module.package_fingerprint(package_copy) != before
+        moved.unlink()
+    finally:
+        added.unlink(missing_ok=True)
+    assert cache_module.package_fingerprint(package_copy) == before

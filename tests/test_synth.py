@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tinybench.errors import ConfigError
-from tinybench.synth import (
+from tinybench.sim.synth import (
     ACCEL_RANGE_G,
     DEFAULT_GESTURES,
     GYRO_RANGE_DPS,
@@ -245,8 +245,8 @@ def test_per_axis_statistics_are_not_enough_but_the_signal_shape_is(held_out) ->
 
 @pytest.mark.slow
 def test_a_small_conv1d_learns_the_gestures_on_held_out_sessions(held_out) -> None:
-    from tinybench.models import conv1d_classifier
-    from tinybench.train import seed_everything
+    from tinybench.train.fit import seed_everything
+    from tinybench.train.models import conv1d_classifier
 
     seed_everything(0)
     x_train, y_train, x_test, y_test = held_out

@@ -5,17 +5,22 @@ from __future__ import annotations
 import itertools
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
+import flatbuffers
 import numpy as np
 import pytest
+from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter
 from model_factories import with_custom_op
 from reference_models import MODELS, builtin_op_names, readme_rows
 
-from tinybench.errors import ProfileError, UnsupportedOpError
-from tinybench.tflite_model import (
+from tinybench.errors import ModelError, UnsupportedOpError
+from tinybench.measure import (
+    MAX_MODEL_BYTES,
     TFLM_CUSTOM_RESOLVER_METHODS,
     TFLM_RESOLVER_METHODS,
+    model_bytes,
     read_model,
     tflm_resolver_method,
 )
@@ -160,11 +165,100 @@ def test_bytes_path_and_str_give_the_same_model(reference_models_dir: Path) -> N
 
 
 def test_not_a_model_names_what_was_wrong(reference_models_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(ProfileError, match="TFL3"):
+    with pytest.raises(ModelError, match="TFL3"):
         read_model(b"this is not a flatbuffer at all")
     data = (reference_models_dir / "hello_world_int8.tflite").read_bytes()
-    with pytest.raises(ProfileError, match="corrupt"):
+    with pytest.raises(ModelError, match="corrupt"):
         read_model(data[:100])
     missing = tmp_path / "nope.tflite"
-    with pytest.raises(ProfileError, match=re.escape(str(missing))):
+    with pytest.raises(ModelError, match=re.escape(str(missing))):
         read_model(missing)
+    with pytest.raises(ModelError, match="empty"):
+        read_model(b"")
+    with pytest.raises(ModelError, match="Cannot read a model from a int"):
+        read_model(42)
+
+
+def test_an_export_folder_and_a_variant_give_the_model(
+    reference_models_dir: Path, tmp_path: Path
+) -> None:
+    data = (reference_models_dir / "hello_world_int8.tflite").read_bytes()
+    (tmp_path / "model.tflite").write_bytes(data)
+    assert model_bytes(tmp_path) == data
+    assert model_bytes(SimpleNamespace(tflite=bytearray(data))) == data
+    with pytest.raises(ModelError, match="its tflite attribute is a str"):
+        model_bytes(SimpleNamespace(tflite="model.tflite"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelError, match=r"folder without model\.tflite"):
+        model_bytes(tmp_path / "empty")
+
+
+def test_reads_stop_at_the_cap(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="larger than 16,777,216 bytes"):
+        read_model("/dev/zero")  # reads 16 MiB + 1, not forever
+    big = tmp_path / "big.tflite"
+    with big.open("wb") as file:
+        file.truncate(MAX_MODEL_BYTES + 1)
+    with pytest.raises(ModelError, match="larger than"):
+        read_model(big)
+    with pytest.raises(ModelError, match="larger than"):
+        read_model(bytes(MAX_MODEL_BYTES + 1))
+
+
+def repacked(data: bytes, edit) -> bytes:
+    """``data`` unpacked with the schema's object API, edited in place, and packed again."""
+    model = schema.ModelT.InitFromPackedBuf(data, 0)
+    edit(model)
+    builder = flatbuffers.Builder(0)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _set(obj: object, name: str, value: object) -> None:
+    setattr(obj, name, value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: _set(m.subgraphs[0].operators[0], "inputs", [0, 99]), "index 99"),
+        (lambda m: _set(m.subgraphs[0].operators[0], "outputs", [-1]), "index -1"),
+        (lambda m: _set(m.subgraphs[0].operators[0], "opcodeIndex", 7), "operator code"),
+        (lambda m: _set(m.subgraphs[0], "inputs", [1000]), "input list"),
+        (lambda m: _set(m.subgraphs[0], "outputs", [-3]), "output list"),
+        (lambda m: _set(m, "subgraphs", []), "no subgraph"),
+    ],
+)
+def test_indices_that_point_nowhere_are_model_errors(
+    reference_models_dir: Path, edit, message: str
+) -> None:
+    data = repacked((reference_models_dir / "hello_world_int8.tflite").read_bytes(), edit)
+    with pytest.raises(ModelError, match=message) as caught:
+        read_model(data)
+    assert "\n" not in str(caught.value)
+
+
+def test_strings_that_are_not_utf8_are_read_with_replacement(reference_models_dir: Path) -> None:
+    def edit(model) -> None:
+        model.description = b"made by \xff\xfe"
+        model.subgraphs[0].tensors[model.subgraphs[0].inputs[0]].name = b"in\xc3"
+
+    info = read_model(
+        repacked((reference_models_dir / "hello_world_int8.tflite").read_bytes(), edit)
+    )
+    assert info.description == "made by \ufffd\ufffd"
+    assert info.inputs[0].name == "in\ufffd"
+
+
+def test_single_io_returns_the_one_input_and_output_or_names_the_counts(
+    reference_models_dir: Path,
+) -> None:
+    import dataclasses
+
+    from tinybench.errors import ProfileError
+
+    info = read_model(reference_models_dir / MODELS[0])
+    assert info.single_io() == (info.inputs[0], info.outputs[0])
+    two_inputs = dataclasses.replace(info, inputs=info.inputs * 2)
+    with pytest.raises(ProfileError, match=r"2 inputs and 1 outputs; .*exactly one of each"):
+        two_inputs.single_io()

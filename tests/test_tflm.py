@@ -30,19 +30,19 @@ from hypothesis import strategies as st
 from reference_models import MODELS, readme_rows
 from tflite_micro import runtime
 
-from tinybench import tflm
-from tinybench.errors import ConfigError, ProfileError
-from tinybench.tflite_model import TensorInfo
-from tinybench.tflm import (
+from tinybench.errors import ConfigError, ModelError, ProfileError
+from tinybench.measure import (
     LiteRtRunner,
     Runner,
+    TensorInfo,
     TflmRunner,
     arena_report,
     dequantize,
     measure_arena,
-    parse_allocation_report,
     quantize,
+    tflm_arena,
 )
+from tinybench.measure.tflm_arena import parse_allocation_report
 
 ROUNDING_DIFFERS = pytest.mark.xfail(
     strict=True,
@@ -86,8 +86,8 @@ def test_measured_arena_equals_interpreters_own_report(
 def test_required_arena_is_the_smallest_that_works(reference_models_dir: Path, name: str) -> None:
     data = (reference_models_dir / name).read_bytes()
     required = arena_report(data).required_bytes
-    assert tflm._try_arena(data, required, 1)[0]
-    assert not tflm._try_arena(data, required - 1, 1)[0]
+    assert tflm_arena._try_arena(data, required, 1)[0]
+    assert not tflm_arena._try_arena(data, required - 1, 1)[0]
     runner = TflmRunner(data, arena_size=required)
     assert runner.invoke(random_inputs(runner, 1)[0]).shape == runner.output.shape
 
@@ -221,7 +221,7 @@ def test_arena_report_is_cached_by_content(
     def no_child(_: bytes) -> None:
         raise AssertionError("measured twice")
 
-    monkeypatch.setattr(tflm, "_measure_in_child", no_child)
+    monkeypatch.setattr(tflm_arena, "_measure_in_child", no_child)
     assert arena_report(bytearray(data)) is first
     assert arena_report(reference_models_dir / "micro_speech_quantized.tflite") is first
 
@@ -229,7 +229,7 @@ def test_arena_report_is_cached_by_content(
 def test_measure_command_prints_json(reference_models_dir: Path) -> None:
     path = reference_models_dir / "micro_speech_quantized.tflite"
     out = subprocess.run(
-        [sys.executable, "-m", "tinybench.tflm", "measure", str(path)],
+        [sys.executable, "-m", "tinybench.measure.tflm_arena", "measure", str(path)],
         capture_output=True,
         check=True,
         text=True,
@@ -237,6 +237,16 @@ def test_measure_command_prints_json(reference_models_dir: Path) -> None:
     result = json.loads(out)
     assert result["reported_bytes"] == readme_rows(reference_models_dir)[path.name]["arena"]
     assert parse_allocation_report(result["text"]) == result["reported_bytes"]
+
+
+def test_tflm_refusing_a_model_is_a_model_error_and_a_broken_child_is_not() -> None:
+    with pytest.raises(ModelError, match="TFLM crashed \\(signal 11\\)"):
+        tflm_arena._arena_result(-11, b"", "Segmentation fault")
+    with pytest.raises(ModelError, match="no arena up to"):
+        tflm_arena._arena_result(0, b'{"error": "no arena up to 67108864 bytes works"}\n', "")
+    with pytest.raises(ProfileError, match="tflite-micro is installed") as caught:
+        tflm_arena._arena_result(1, b"", "ModuleNotFoundError: No module named 'tflite_micro'")
+    assert not isinstance(caught.value, ModelError)
 
 
 def test_parse_allocation_report() -> None:

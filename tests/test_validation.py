@@ -9,8 +9,8 @@ import pytest
 from model_factories import export_for_virtual_board, tiny_int8_classifier
 
 from tinybench.errors import ConfigError, ProtocolError
-from tinybench.link import open_link
-from tinybench.validation import ValidationReport, validate
+from tinybench.live.validation import ValidationReport, validate
+from tinybench.wire.link import open_link
 
 LABELS = ("idle", "wave", "punch", "flex")
 WINDOW = 24
@@ -54,7 +54,7 @@ def test_virtual_board_is_bit_exact_with_the_host(link, exported, inputs) -> Non
 
 
 def test_raw_int8_inputs_are_sent_as_they_are(link, exported, inputs) -> None:
-    from tinybench.tflm import TflmRunner, quantize
+    from tinybench.measure.interpreters import TflmRunner, quantize
 
     raw = quantize(inputs, TflmRunner(exported.tflite_path).input)
     assert raw.dtype == np.int8

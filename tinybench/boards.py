@@ -2,12 +2,17 @@
 
 Figures are the ones arduino-cli reports as the maximum program and data size for the board's
 core, so a budget check here agrees with a real compile. Latency estimates use a per-MAC cycle
-cost; they are estimates and are labelled so everywhere they are shown.
+cost; they are estimates and are labelled so everywhere they are shown. The profiles themselves
+are data: one row per board in the packaged ``boards.json``, read here into frozen :class:`Board`
+objects (a key Board does not know raises).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import MISSING, dataclass, fields
+from importlib import resources
+from typing import Any
 
 from tinybench.errors import ConfigError
 
@@ -65,116 +70,45 @@ class Board:
         return ":".join(self.fqbn.split(":")[:2])
 
 
-_BOARDS: tuple[Board, ...] = (
-    Board(
-        name="nano33ble",
-        title="Arduino Nano 33 BLE Sense (rev1)",
-        fqbn="arduino:mbed_nano:nano33ble",
-        flash_bytes=983_040,
-        ram_bytes=262_144,
-        clock_hz=64_000_000,
-        cpu="cortex-m4f",
-        sensors=("imu", "microphone", "color", "pressure", "humidity", "temperature"),
-        imu="LSM9DS1",
-        usb_ids=((0x2341, 0x805A), (0x2341, 0x005A), (0x2341, 0x8063)),
-        note="nRF52840. The rev1 IMU is the LSM9DS1 (library Arduino_LSM9DS1).",
-    ),
-    Board(
-        name="nano33ble_rev2",
-        title="Arduino Nano 33 BLE Sense Rev2",
-        fqbn="arduino:mbed_nano:nano33ble",
-        flash_bytes=983_040,
-        ram_bytes=262_144,
-        clock_hz=64_000_000,
-        cpu="cortex-m4f",
-        sensors=("imu", "microphone", "color", "pressure", "humidity", "temperature"),
-        imu="BMI270+BMM150",
-        usb_ids=((0x2341, 0x805A), (0x2341, 0x005A), (0x2341, 0x8063)),
-        note="nRF52840 with the BMI270/BMM150 IMU (library Arduino_BMI270_BMM150); same "
-        "USB IDs as rev1, so find_boards() cannot tell them apart: the capture sketch's "
-        "hello says which IMU answered.",
-    ),
-    Board(
-        name="nano_rp2040_connect",
-        title="Arduino Nano RP2040 Connect",
-        fqbn="arduino:mbed_nano:nanorp2040connect",
-        flash_bytes=16_777_216,
-        ram_bytes=270_336,
-        clock_hz=133_000_000,
-        cpu="cortex-m0+",
-        sensors=("imu", "microphone"),
-        imu="LSM6DSOX",
-        usb_ids=((0x2341, 0x005E), (0x2341, 0x805E)),
-        cycles_per_mac_int8=6.0,
-        cycles_per_mac_float=40.0,
-        imu_rate_hz=104.0,
-        note="RP2040 (Cortex-M0+, no FPU, no DSP instructions): int8 only in practice.",
-    ),
-    Board(
-        name="nano_esp32",
-        title="Arduino Nano ESP32",
-        fqbn="arduino:esp32:nano_nora",
-        flash_bytes=3_145_728,
-        ram_bytes=327_680,
-        clock_hz=240_000_000,
-        cpu="xtensa-lx7",
-        usb_ids=((0x2341, 0x0070), (0x2341, 0x1070)),
-        cycles_per_mac_int8=2.5,
-        cycles_per_mac_float=4.0,
-        runtime_flash_bytes=320_000,
-        runtime_ram_bytes=40_000,
-        note="ESP32-S3; no on-board IMU. Flash is the default app partition (3 MB).",
-    ),
-    Board(
-        name="portenta_h7",
-        title="Arduino Portenta H7 (M7 core)",
-        fqbn="arduino:mbed_portenta:envie_m7",
-        flash_bytes=786_432,
-        ram_bytes=523_624,
-        clock_hz=480_000_000,
-        cpu="cortex-m7",
-        usb_ids=((0x2341, 0x025B), (0x2341, 0x035B), (0x2341, 0x045B)),
-        cycles_per_mac_int8=1.0,
-        cycles_per_mac_float=2.0,
-        runtime_flash_bytes=180_000,
-        note="STM32H747, M7 core at 480 MHz; the default flash split gives the M7 768 KB.",
-    ),
-    Board(
-        name="pico",
-        title="Raspberry Pi Pico (Arduino Mbed OS RP2040 core)",
-        fqbn="arduino:mbed_rp2040:pico",
-        flash_bytes=16_777_216,
-        ram_bytes=270_336,
-        clock_hz=133_000_000,
-        cpu="cortex-m0+",
-        usb_ids=((0x2E8A, 0x000A), (0x2E8A, 0x0003)),
-        tflm_library=None,
-        cycles_per_mac_int8=6.0,
-        cycles_per_mac_float=40.0,
-        note="RP2040 with the Arduino core; no sensors on board. Chirale_TensorFLowLite does "
-        "not list mbed_rp2040, so add TFLM yourself (the Nano RP2040 Connect core works).",
-    ),
-    Board(
-        name="uno",
-        title="Arduino Uno (ATmega328P)",
-        fqbn="arduino:avr:uno",
-        flash_bytes=32_256,
-        ram_bytes=2_048,
-        clock_hz=16_000_000,
-        cpu="avr8",
-        usb_ids=((0x2341, 0x0043), (0x2341, 0x0001), (0x2A03, 0x0043), (0x2341, 0x0243)),
-        tflm=False,
-        tflm_library=None,
-        cycles_per_mac_int8=20.0,
-        cycles_per_mac_float=150.0,
-        runtime_flash_bytes=2_000,
-        runtime_ram_bytes=300,
-        imu_rate_hz=50.0,
-        note="8-bit AVR with 2 KB of RAM: it cannot run TensorFlow Lite Micro. It can stream "
-        "samples for capture.",
-    ),
-)
+BOARDS_FILE = "boards.json"
+"""The packaged table of board profiles: one JSON object per board, keys named as Board's fields.
 
+A key left out takes the field's default; ``usb_ids`` are ``"VID:PID"`` hex strings.
+"""
+
+_FIELDS = {field.name: field for field in fields(Board)}
+_REQUIRED = {name for name, field in _FIELDS.items() if field.default is MISSING}
+
+
+def _board_from_row(row: dict[str, Any]) -> Board:
+    """Return the frozen :class:`Board` for one row of :data:`BOARDS_FILE`.
+
+    Raises:
+        ConfigError: The row has a key Board does not know, or lacks a required one.
+    """
+    unknown, missing = set(row) - set(_FIELDS), _REQUIRED - set(row)
+    if unknown or missing:
+        raise ConfigError(
+            f"Board profile {row.get('name')!r} in tinybench/{BOARDS_FILE} has unknown keys "
+            f"{sorted(unknown)} and lacks {sorted(missing)}. Valid keys: {', '.join(_FIELDS)}. "
+            "Fix the row to use Board's field names."
+        )
+    values = dict(row)
+    values["sensors"] = tuple(row.get("sensors", ()))
+    values["usb_ids"] = tuple(
+        (int(vid, 16), int(pid, 16))
+        for vid, pid in (usb_id.split(":") for usb_id in row.get("usb_ids", ()))
+    )
+    return Board(**values)
+
+
+def _load_boards() -> tuple[Board, ...]:
+    """Read :data:`BOARDS_FILE` from the installed package into frozen boards."""
+    text = resources.files("tinybench").joinpath(BOARDS_FILE).read_text(encoding="utf-8")
+    return tuple(_board_from_row(row) for row in json.loads(text))
+
+
+_BOARDS = _load_boards()
 _BY_NAME = {board.name: board for board in _BOARDS}
 
 
@@ -200,7 +134,7 @@ def get_board(board: str | Board) -> Board:
         known = ", ".join(_BY_NAME)
         raise ConfigError(
             f"Unknown board {board!r}. Known boards: {known}. "
-            "Pick one of these, or add a Board profile in tinybench/boards.py."
+            f"Pick one of these, or add a board profile to tinybench/{BOARDS_FILE}."
         ) from None
 
 

@@ -15,8 +15,13 @@ __all__ = [
     "ConfigError",
     "CoreMissingError",
     "DatasetError",
+    "EmulatorError",
     "ExportError",
+    "FirmwareBuildError",
+    "FirmwareError",
     "LabelError",
+    "LibraryMissingError",
+    "ModelError",
     "PortBusyError",
     "PortError",
     "ProfileError",
@@ -24,6 +29,7 @@ __all__ = [
     "RecipeError",
     "SketchError",
     "TinybenchError",
+    "ToolchainMissingError",
     "UnplugError",
     "UnsupportedOpError",
     "UploadError",
@@ -70,6 +76,14 @@ class ProfileError(TinybenchError):
     """A model could not be profiled (bad flatbuffer, interpreter failure)."""
 
 
+class ModelError(ProfileError):
+    """The bytes given as a model are not a readable ``.tflite`` flatbuffer (or none were given).
+
+    Raised for a missing or oversized file, an empty or truncated buffer, a wrong file
+    identifier, or offsets and indices that point outside the flatbuffer.
+    """
+
+
 class UnsupportedOpError(ProfileError):
     """The model uses operators that TensorFlow Lite Micro cannot run."""
 
@@ -91,12 +105,18 @@ class SketchError(TinybenchError):
 
 
 class ArduinoCliError(TinybenchError):
-    """arduino-cli failed; ``stdout`` and ``stderr`` hold what it printed."""
+    """arduino-cli failed; ``stdout`` and ``stderr`` hold (the start of) what it printed.
 
-    def __init__(self, message: str, stdout: str = "", stderr: str = "") -> None:
+    ``log_path`` is the file holding its full output, when it was saved.
+    """
+
+    def __init__(
+        self, message: str, stdout: str = "", stderr: str = "", *, log_path: object = None
+    ) -> None:
         super().__init__(message)
         self.stdout = stdout
         self.stderr = stderr
+        self.log_path = log_path
 
 
 class CliNotFoundError(ArduinoCliError):
@@ -107,9 +127,15 @@ class CompileError(ArduinoCliError):
     """The sketch did not compile; ``diagnostics`` lists ``file:line: message`` entries."""
 
     def __init__(
-        self, message: str, stdout: str = "", stderr: str = "", diagnostics: tuple = ()
+        self,
+        message: str,
+        stdout: str = "",
+        stderr: str = "",
+        diagnostics: tuple = (),
+        *,
+        log_path: object = None,
     ) -> None:
-        super().__init__(message, stdout, stderr)
+        super().__init__(message, stdout, stderr, log_path=log_path)
         self.diagnostics = tuple(diagnostics)
 
 
@@ -123,3 +149,27 @@ class UploadError(ArduinoCliError):
 
 class PortBusyError(UploadError):
     """The port is held by another program, typically an open serial monitor."""
+
+
+class FirmwareError(TinybenchError):
+    """Firmware for an emulated board could not be built or run."""
+
+
+class ToolchainMissingError(FirmwareError):
+    """A cross-compiler or emulator is not installed; the message holds the install command."""
+
+
+class LibraryMissingError(FirmwareError):
+    """The TensorFlow Lite Micro Arduino library was not found; the message says how to get it."""
+
+
+class FirmwareBuildError(FirmwareError):
+    """The firmware did not compile or link; ``output`` holds the compiler's messages."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+
+
+class EmulatorError(FirmwareError):
+    """The emulator did not start, did not answer, or stopped."""

@@ -4,6 +4,13 @@ tensorflow-model-optimization only accepts ``tf_keras`` (Keras 2) models, so
 ``TF_USE_LEGACY_KERAS=1`` must be set before the first TensorFlow import. Every module that
 needs TensorFlow calls these loaders inside the function that needs it, so ``import tinybench``
 stays light.
+
+TensorFlow's native code writes log lines straight to file descriptor 2 (``cuInit`` errors on a
+machine without a GPU, oneDNN notices, the converter's ``fully_quantize`` line), which Jupyter
+shows in red under the cell and which ``TF_CPP_MIN_LOG_LEVEL`` does not silence, because absl
+writes them before its logging is initialised. :func:`~tinybench.native_logs.quiet_native_logs`
+redirects fd 2 while TensorFlow starts, and hands what was written to the ``tinybench.native``
+logger at DEBUG level instead, so nothing is lost and nothing reaches a notebook.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import sys
 from types import ModuleType
 
 from tinybench.errors import ConfigError
+from tinybench.native_logs import quiet_native_logs
 
 __all__ = ["load_keras", "load_tensorflow", "load_tfmot"]
 
@@ -33,8 +41,10 @@ def load_tensorflow() -> ModuleType:
             "Restart the kernel and import tinybench before tensorflow, or set "
             "TF_USE_LEGACY_KERAS=1 in the environment."
         )
-    import tensorflow as tf
+    with quiet_native_logs():
+        import tensorflow as tf
 
+        tf.config.list_physical_devices()  # CUDA probing (cuInit) happens here, inside the block
     return tf
 
 
@@ -49,6 +59,7 @@ def load_keras() -> ModuleType:
 def load_tfmot() -> ModuleType:
     """Return ``tensorflow_model_optimization`` bound to Keras 2."""
     load_keras()
-    import tensorflow_model_optimization as tfmot
+    with quiet_native_logs():
+        import tensorflow_model_optimization as tfmot
 
     return tfmot

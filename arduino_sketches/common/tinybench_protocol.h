@@ -95,7 +95,21 @@ class LineWriter {
   }
 
   LineWriter& unsigned_number(uint64_t value) {
+    // 32-bit division where the value allows: on an 8-bit AVR a 64-bit division costs
+    // thousands of cycles, and sequence numbers and times always fit in 32 bits.
+    if (value <= 0xFFFFFFFFu) return unsigned_number32(static_cast<uint32_t>(value));
     char digits[20];
+    size_t count = 0;
+    do {
+      digits[count++] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    } while (value != 0);
+    while (count > 0) put(digits[--count]);
+    return *this;
+  }
+
+  LineWriter& unsigned_number32(uint32_t value) {
+    char digits[10];
     size_t count = 0;
     do {
       digits[count++] = static_cast<char>('0' + value % 10);
@@ -116,6 +130,9 @@ class LineWriter {
   // Writes `value` with exactly `decimals` digits after the point, rounded to nearest, like
   // printf("%.4f") but without printf (its float support is optional on microcontrollers).
   // NaN and infinities are written as "nan", "inf", "-inf"; huge values use an exponent.
+  // Works where double is 32 bits (AVR): infinity is found as inf - inf != 0, not by
+  // comparing with DBL_MAX of a 64-bit double, and the digits of anything below 2^32 after
+  // scaling are produced with 32-bit integers.
   LineWriter& fixed(double value, int decimals) {
     if (decimals < 0) decimals = 0;
     if (decimals > 9) decimals = 9;
@@ -124,10 +141,24 @@ class LineWriter {
       put('-');
       value = -value;
     }
-    if (value > 1.7976931348623157e308) return text("inf");
+    if (value - value != 0.0) return text("inf");
     uint64_t scale = 1;
     for (int i = 0; i < decimals; ++i) scale *= 10;
     const double scaled = value * static_cast<double>(scale) + 0.5;
+    if (scaled < 4294967295.0 && scale <= 0xFFFFFFFFu) {
+      const uint32_t whole = static_cast<uint32_t>(scaled);
+      const uint32_t scale32 = static_cast<uint32_t>(scale);
+      unsigned_number32(whole / scale32);
+      if (decimals > 0) {
+        put('.');
+        uint32_t fraction = whole % scale32;
+        for (uint32_t digit = scale32 / 10; digit > 0; digit /= 10) {
+          put(static_cast<char>('0' + fraction / digit));
+          fraction %= digit;
+        }
+      }
+      return *this;
+    }
     if (scaled < 1.8e19) {
       const uint64_t whole = static_cast<uint64_t>(scaled);
       unsigned_number(whole / scale);
@@ -290,6 +321,7 @@ enum class CommandKind : uint8_t {
   kStop,      // x
   kInfer,     // i
   kValidate,  // v <hex>
+  kPlan,      // m: boards with the real TFLM report the arena's memory plan
   kError,     // malformed or unknown; `error` says why
 };
 
@@ -302,7 +334,8 @@ struct Command {
 // Reads host commands one byte at a time, as they arrive, and never buffers a whole line:
 // the hex of `v <hex>` is decoded straight into a caller-owned buffer (the model's input
 // tensor), so even a 55 KB command needs no line buffer. It accepts exactly the lines that
-// tinybench.protocol.parse_command accepts, except `g`, which only the virtual board knows:
+// tinybench.protocol.parse_command accepts, except `g`, which only the virtual board knows,
+// and `m` (memory plan), an extension of boards that run the real TFLM (docs/protocol.md):
 // blanks around the line, blanks between hex bytes, an optional `*HH` checksum. Lines end at
 // '\n' or '\r'; empty lines are ignored.
 class CommandReader {
@@ -482,6 +515,7 @@ class CommandReader {
     if (word_is("c")) kind = CommandKind::kStream;
     if (word_is("x")) kind = CommandKind::kStop;
     if (word_is("i")) kind = CommandKind::kInfer;
+    if (word_is("m")) kind = CommandKind::kPlan;
     if (word_is("g")) return fail("command 'g' works only on the virtual board");
     if (kind == CommandKind::kError) {
       return fail("unknown command; known commands: ? c x i v; got", word_);

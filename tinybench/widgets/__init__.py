@@ -1,6 +1,7 @@
 """Notebook widgets: ipywidgets views over tinybench's session objects.
 
-Each widget only observes an object that does the work (a :class:`~tinybench.capture.Recorder`,
+Each widget only observes an object that does the work (a
+:class:`~tinybench.capture.recorder.Recorder`,
 a live session) and can be tested without a browser. Widgets are imported on first use, so
 ``import tinybench.widgets`` stays light.
 """
@@ -14,6 +15,7 @@ from typing import Any
 _EXPORTS = {
     "CapturePanel": "tinybench.widgets.capture_panel",
     "LiveView": "tinybench.widgets.live_view",
+    "TradeoffExplorer": "tinybench.widgets.tradeoff_explorer",
 }
 
 __all__ = sorted(_EXPORTS)

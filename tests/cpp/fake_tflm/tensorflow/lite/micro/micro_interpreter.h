@@ -22,11 +22,25 @@
 
 namespace tflite {
 
+class MicroResourceVariables;
+
+// The real interface: the sketch passes its board's profiler (nullptr on Arduino boards).
+class MicroProfilerInterface {
+ public:
+  virtual ~MicroProfilerInterface() {}
+  virtual uint32_t BeginEvent(const char* tag) = 0;
+  virtual void EndEvent(uint32_t event_handle) = 0;
+};
+
 class MicroInterpreter {
  public:
   MicroInterpreter(const Model* model, const MicroOpResolver& resolver, uint8_t* arena,
-                   size_t arena_size)
-      : model_(model), resolver_(resolver), arena_(arena), arena_size_(arena_size) {}
+                   size_t arena_size, MicroResourceVariables* resource_variables = nullptr,
+                   MicroProfilerInterface* profiler = nullptr)
+      : model_(model), resolver_(resolver), arena_(arena), arena_size_(arena_size) {
+    (void)resource_variables;
+    (void)profiler;
+  }
 
   TfLiteStatus AllocateTensors() {
     size_t needed = TB_FAKE_ARENA_NEEDED;

@@ -1,7 +1,0 @@
-"""pyserial URL handlers that tinybench adds: ``sim://`` (the virtual board).
-
-:mod:`tinybench.link` appends this package to ``serial.protocol_handler_packages``, so
-``serial.serial_for_url("sim://nano33ble?seed=1")`` finds
-:mod:`tinybench.urlhandler.protocol_sim`, the same way pyserial finds its own
-``serial.urlhandler.protocol_loop`` for ``loop://``.
-"""
