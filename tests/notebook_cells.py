@@ -44,3 +44,24 @@ def undisplayed_plots(nb: nbformat.NotebookNode) -> list[str]:
         if not any(wanted in output.get("data", {}) for output in cell.get("outputs", [])):
             missing.append(cell.source.strip().splitlines()[-1])
     return missing
+
+
+#: Lines TensorFlow's native code or its Python logger write that a student should never see.
+NATIVE_NOISE = (
+    "cuInit",
+    "use_unbounded_threadpool",
+    "fully_quantize",
+    "oneDNN",
+    "absl::",
+    "INFO:tensorflow",
+)
+
+
+def native_noise(nb: nbformat.NotebookNode) -> list[str]:
+    """Return each output line of ``nb`` that is TensorFlow log noise (see NATIVE_NOISE)."""
+    return [
+        line
+        for cell in code_cells(nb)
+        for line in text_of(cell).splitlines()
+        if any(noise in line for noise in NATIVE_NOISE)
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from notebook_cells import text_of, undisplayed_plots
+from notebook_cells import native_noise, text_of, undisplayed_plots
 
 from tinybench.lab.notebooks import run_notebook
 
@@ -52,6 +52,7 @@ def test_02_trains_and_saves_the_model(gestures: Path, tmp_path: Path) -> None:
     assert (build / "trained_float32.tflite").stat().st_size > 1000
     assert "val_accuracy" in _outputs(nb)
     assert undisplayed_plots(nb) == []
+    assert native_noise(nb) == []
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,7 @@ def test_03_sweeps_plots_and_saves_the_chosen_variant(optimized: tuple) -> None:
     )
     assert pictures >= 4  # flash, gzip, arena, confusion
     assert undisplayed_plots(nb) == []
+    assert native_noise(nb) == []  # sweep workers included
     chosen = json.loads((build / "chosen_variant.json").read_text())
     assert chosen["runnable_on_mcu"] is True
     assert chosen["recipe"] not in ("float32", "float16", "dynamic")

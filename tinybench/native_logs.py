@@ -20,6 +20,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from typing import TextIO
 
 __all__ = ["captured_fd2", "quiet_native_logs"]
 
@@ -54,17 +55,25 @@ def captured_fd2() -> Iterator[Callable[[], str]]:
 
 
 @contextlib.contextmanager
-def quiet_native_logs() -> Iterator[None]:
+def quiet_native_logs() -> Iterator[TextIO]:
     """Send what native code writes to fd 2 inside the block to the ``tinybench.native`` log.
 
     Python-level converter warnings that carry no advice are silenced in the block as well.
+
+    Yields:
+        A text stream on the real stderr, for output that must stay visible while fd 2 is
+        redirected (a progress bar in a terminal).
     """
-    with warnings.catch_warnings(), captured_fd2() as read:
-        for message in _NOISY_WARNINGS:
-            warnings.filterwarnings("ignore", message=message)
-        try:
-            yield
-        finally:
-            for line in read().splitlines():
-                if line.strip():
-                    native_log.debug("%s", line)
+    terminal = os.fdopen(os.dup(2), "w", buffering=1, closefd=True)
+    try:
+        with warnings.catch_warnings(), captured_fd2() as read:
+            for message in _NOISY_WARNINGS:
+                warnings.filterwarnings("ignore", message=message)
+            try:
+                yield terminal
+            finally:
+                for line in read().splitlines():
+                    if line.strip():
+                        native_log.debug("%s", line)
+    finally:
+        terminal.close()

@@ -15,6 +15,7 @@ logger at DEBUG level instead, so nothing is lost and nothing reaches a notebook
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from types import ModuleType
@@ -45,6 +46,9 @@ def load_tensorflow() -> ModuleType:
         import tensorflow as tf
 
         tf.config.list_physical_devices()  # CUDA probing (cuInit) happens here, inside the block
+    # TensorFlow's Python logger prints INFO lines such as "Assets written to: /tmp/…" under
+    # every conversion; warnings and errors still show.
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)
     return tf
 
 

@@ -13,13 +13,14 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TextIO
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from tinybench.errors import ConfigError
+from tinybench.native_logs import quiet_native_logs
 from tinybench.tf_runtime import load_keras, load_tensorflow
 
 __all__ = ["Evaluation", "TrainResult", "evaluate", "fit", "seed_everything"]
@@ -117,21 +118,25 @@ def fit(
     has_val = val is not None and len(val.x) > 0
     validation = (val.x, _targets(val, target)) if has_val and val is not None else None
     monitored = "val_loss" if has_val else "loss"
-    watch = _make_watch(keras, epochs, patience, monitored, progress, getattr(model, "name", ""))
     start = time.perf_counter()
-    try:
-        model.fit(
-            train.x,
-            _targets(train, target),
-            validation_data=validation,
-            epochs=epochs,
-            batch_size=batch_size,
-            shuffle=True,
-            verbose=0,
-            callbacks=[*callbacks, watch],
-        )
-    finally:
-        watch.bar.close()
+    # tf.data logs native errors such as "use_unbounded_threadpool" on fd 2 when training
+    # starts; they go to the log, and the bar draws on the real stderr.
+    with quiet_native_logs() as terminal:
+        name = getattr(model, "name", "")
+        watch = _make_watch(keras, epochs, patience, monitored, progress, name, terminal)
+        try:
+            model.fit(
+                train.x,
+                _targets(train, target),
+                validation_data=validation,
+                epochs=epochs,
+                batch_size=batch_size,
+                shuffle=True,
+                verbose=0,
+                callbacks=[*callbacks, watch],
+            )
+        finally:
+            watch.bar.close()
     result = _result(watch, monitored, has_val, epochs, time.perf_counter() - start, seed)
     log.info(
         "fit %s: %d epochs in %.1f s, best epoch %d (%s %.4f)",
@@ -189,7 +194,13 @@ def _targets(examples: Examples, target: str) -> np.ndarray:
 
 
 def _make_watch(
-    keras: Any, epochs: int, patience: int | None, monitor: str, progress: bool, name: str
+    keras: Any,
+    epochs: int,
+    patience: int | None,
+    monitor: str,
+    progress: bool,
+    name: str,
+    stream: TextIO,
 ) -> Any:
     """Build the callback that records history, drives the bar and stops early."""
 
@@ -199,7 +210,12 @@ def _make_watch(
         def __init__(self) -> None:
             super().__init__()
             self.bar = tqdm(
-                total=epochs, desc=name or "fit", unit="epoch", disable=not progress, leave=True
+                total=epochs,
+                desc=name or "fit",
+                unit="epoch",
+                disable=not progress,
+                leave=True,
+                file=stream,
             )
             self.rows: list[dict[str, float]] = []
             self.best = math.inf
