@@ -13,8 +13,9 @@ Method.
 - A generated notebook (in the temp folder, never in ``notebooks/``) serves a
   ``VirtualBoard`` with an exported int8 model behind a pseudo-terminal, from a thread of the
   kernel, and opens it with ``open_link(path)`` like a real board's serial device. The board
-  is wrapped (:class:`WallStampedBoard`) so that right before each chunk of lines is written
-  to the pty, ``time.time_ns()`` is recorded for every prediction seq in it.
+  is wrapped (``live_latency.StampedBoard`` with the wall clock) so that right before each
+  chunk of lines is written to the pty, ``time.time_ns()`` is recorded for every prediction seq
+  in it.
 - A ``LiveSession`` and a ``LiveView`` are made and displayed; the bench presses the view's
   **Watch** button (``session.start()``), so the kernel stays idle as it would for a student.
 - In the page, a ``MutationObserver`` on the view watches the stats line, whose
@@ -45,11 +46,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,44 +58,18 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 TARGET_P95_MS = 100.0
 MIN_PREDICTIONS = 50
-_PREDICTION_SEQ = re.compile(rb"^p,(\d+),", re.MULTILINE)
 
 
-class WallStampedBoard:
-    """A ``VirtualBoard`` whose prediction lines are stamped with the wall clock as they leave.
-
-    Given to ``PtyServer``, which only calls ``attach``, ``handle``, ``unplugged`` and
-    ``close``; everything else is the wrapped board's.
-
-    Attributes:
-        written: Prediction seq -> ``time.time_ns()`` right before its line was written.
-    """
-
-    def __init__(self, board: Any) -> None:
-        self.board = board
-        self.written: dict[int, int] = {}
-
-    def attach(self, sink: Callable[[bytes], None], on_unplug: Any = None) -> None:
-        """Attach the transport's sink, stamping prediction lines on their way out."""
-
-        def stamped(data: bytes) -> None:
-            now = time.time_ns()
-            for match in _PREDICTION_SEQ.finditer(data):
-                self.written[int(match.group(1))] = now
-            sink(data)
-
-        self.board.attach(stamped, on_unplug)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.board, name)
-
-
-def serve_stamped(export_dir: str, speed: float) -> tuple[Any, WallStampedBoard]:
+def serve_stamped(export_dir: str, speed: float) -> tuple[Any, Any]:
     """In the kernel: serve a stamped virtual board on a pty; return the server and the board."""
+    from live_latency import StampedBoard  # bench/ is on sys.path in the kernel too
+
     import tinybench
     from tinybench.sim import PtyServer
 
-    board = WallStampedBoard(tinybench.VirtualBoard(seed=1, model=export_dir, speed=speed))
+    board = StampedBoard(
+        tinybench.VirtualBoard(seed=1, model=export_dir, speed=speed), time.time_ns
+    )
     return PtyServer(board), board  # type: ignore[arg-type]
 
 

@@ -60,15 +60,18 @@ class StampedBoard:
     ``handle``, ``unplugged`` and ``close``; everything else is the wrapped board's.
     """
 
-    def __init__(self, board: VirtualBoard) -> None:
+    def __init__(
+        self, board: VirtualBoard, clock: Callable[[], int] = time.perf_counter_ns
+    ) -> None:
         self.board = board
+        self.clock = clock
         self.written: dict[int, int] = {}
 
     def attach(self, sink: Callable[[bytes], None], on_unplug: Any = None) -> None:
         """Attach the transport's sink, stamping prediction lines on their way out."""
 
         def stamped(data: bytes) -> None:
-            now = time.perf_counter_ns()
+            now = self.clock()
             for match in _PREDICTION_SEQ.finditer(data):
                 self.written[int(match.group(1))] = now
             sink(data)
