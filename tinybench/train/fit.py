@@ -122,8 +122,8 @@ def fit(
     # tf.data logs native errors such as "use_unbounded_threadpool" on fd 2 when training
     # starts; they go to the log, and the bar draws on the real stderr.
     with quiet_native_logs() as terminal:
-        name = getattr(model, "name", "")
-        watch = _make_watch(keras, epochs, patience, monitored, progress, name, terminal)
+        bar = _epoch_bar(epochs, getattr(model, "name", ""), progress, terminal)
+        watch = _make_watch(keras, patience, monitored, bar)
         try:
             model.fit(
                 train.x,
@@ -193,15 +193,19 @@ def _targets(examples: Examples, target: str) -> np.ndarray:
     return examples.x if target == "inputs" else examples.y
 
 
-def _make_watch(
-    keras: Any,
-    epochs: int,
-    patience: int | None,
-    monitor: str,
-    progress: bool,
-    name: str,
-    stream: TextIO,
-) -> Any:
+def _epoch_bar(epochs: int, name: str, progress: bool, stream: TextIO) -> Any:
+    """The ``tqdm.auto`` bar over epochs: a widget in Jupyter, text on ``stream`` elsewhere."""
+    return tqdm(
+        total=epochs,
+        desc=name or "fit",
+        unit="epoch",
+        disable=not progress,
+        leave=True,
+        file=stream,
+    )
+
+
+def _make_watch(keras: Any, patience: int | None, monitor: str, bar: Any) -> Any:
     """Build the callback that records history, drives the bar and stops early."""
 
     class EpochWatch(keras.callbacks.Callback):
@@ -209,14 +213,7 @@ def _make_watch(
 
         def __init__(self) -> None:
             super().__init__()
-            self.bar = tqdm(
-                total=epochs,
-                desc=name or "fit",
-                unit="epoch",
-                disable=not progress,
-                leave=True,
-                file=stream,
-            )
+            self.bar = bar
             self.rows: list[dict[str, float]] = []
             self.best = math.inf
             self.best_epoch = 0
