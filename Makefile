@@ -71,7 +71,7 @@ bench: $(STAMP)
 	$(PY) bench/tradeoff.py
 	$(PY) bench/live_latency.py
 	$(PY) bench/capture_faults.py
-	$(PY) bench/firmware.py
+	TINYBENCH_TFLM_LIBRARY=$${TINYBENCH_TFLM_LIBRARY:-$(abspath ../shared/vendor/Chirale_TensorFlowLite)} $(PY) bench/firmware.py
 	$(PY) bench/browser_latency.py
 
 dataset: $(STAMP)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from tinybench.emulate.sections import LinkedSections
 from tinybench.emulate.toolchain import missing_tool
 from tinybench.errors import FirmwareBuildError, ToolchainMissingError
 
@@ -75,16 +76,16 @@ class AvrTools:
 
 
 @dataclass(frozen=True)
-class AvrFirmware:
+class AvrFirmware(LinkedSections):
     """A sketch built for the Uno, with its sizes from ``avr-size``.
 
     Attributes:
         elf: The linked firmware.
         sketch_dir: The sketch folder it was built from.
         fqbn: The board it was built for.
-        text_bytes: ``.text``: code and constants in flash.
-        data_bytes: ``.data``: initialized variables, stored in flash and copied to RAM.
-        bss_bytes: ``.bss``: zeroed variables in RAM.
+        text: ``.text``: code and constants in flash.
+        data: ``.data``: initialized variables, stored in flash and copied to RAM.
+        bss: ``.bss``: zeroed variables in RAM.
         build_seconds: Wall time of the build.
         output: What arduino-builder printed.
     """
@@ -92,21 +93,11 @@ class AvrFirmware:
     elf: Path
     sketch_dir: Path
     fqbn: str
-    text_bytes: int
-    data_bytes: int
-    bss_bytes: int
+    text: int
+    data: int
+    bss: int
     build_seconds: float
     output: str
-
-    @property
-    def flash_bytes(self) -> int:
-        """Bytes programmed into flash (``.text`` + ``.data``), as the Arduino IDE counts them."""
-        return self.text_bytes + self.data_bytes
-
-    @property
-    def ram_bytes(self) -> int:
-        """Static RAM (``.data`` + ``.bss``); the stack and the heap come on top."""
-        return self.data_bytes + self.bss_bytes
 
 
 def missing_avr_tool(what: str, verb: str = "is") -> ToolchainMissingError:
@@ -197,9 +188,9 @@ def build_sketch(
         elf=elf,
         sketch_dir=sketch_dir,
         fqbn=fqbn,
-        text_bytes=sections.get(".text", 0),
-        data_bytes=sections.get(".data", 0),
-        bss_bytes=sections.get(".bss", 0),
+        text=sections.get(".text", 0),
+        data=sections.get(".data", 0),
+        bss=sections.get(".bss", 0),
         build_seconds=seconds,
         output=output,
     )

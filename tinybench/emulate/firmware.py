@@ -23,6 +23,7 @@ from tinybench.deploy.exported import MODEL_DATA_CPP, ExportedModel, load_export
 from tinybench.emulate import linkmap
 from tinybench.emulate.caveats import tflm_library_caveats
 from tinybench.emulate.linker import link_resolving
+from tinybench.emulate.sections import LinkedSections
 from tinybench.emulate.tflm_library import (
     CompileJob,
     TflmLibrary,
@@ -49,7 +50,7 @@ STACK_BYTES = 0x8000
 
 
 @dataclass(frozen=True)
-class FirmwareBuild:
+class FirmwareBuild(LinkedSections):
     """A firmware ELF built for the emulated Cortex-M4 board.
 
     Attributes:
@@ -89,16 +90,6 @@ class FirmwareBuild:
     stack_bytes: int = STACK_BYTES
     arena_bytes: int = 0
     caveats: tuple[str, ...] = ()
-
-    @property
-    def flash_bytes(self) -> int:
-        """Flash taken: text plus the initial values of data."""
-        return self.text + self.data
-
-    @property
-    def ram_bytes(self) -> int:
-        """Static RAM taken: data plus bss (stack not included)."""
-        return self.data + self.bss
 
 
 def compile_flags(
