@@ -3,8 +3,8 @@
 JupyterLab starts from ``.venv`` with the environment ``make lab`` gives its kernels, in a temp
 folder holding a copy of ``notebooks/`` and the bundled data (see ``tests/browser/``). Debian's
 ``/usr/bin/chromium`` is driven by PyPI's ``playwright`` (never ``playwright install``). For each
-notebook 00→06, in order, the test opens ``/lab/tree/NB.ipynb?reset``, runs Run ▸ Run All
-Cells and checks what the page shows:
+notebook 00→06 (03b included), in order, the test opens ``/lab/tree/NB.ipynb?reset``, runs
+Run ▸ Run All Cells and checks what the page shows:
 
 - every code cell ran, with no error output, no traceback and no "Error displaying widget";
 - every plot cell (tagged ``plot``, or calling a ``plot_…`` function) shows an ``<img>``;
@@ -45,6 +45,8 @@ FULL = os.environ.get("TINYBENCH_BROWSER_FULL") == "1"
 QUICK: dict[str, dict[str, Any]] = {
     "02": {"EPOCHS": 3, "WIDTH": 0.5},
     "03": {"GRID": "ci"},
+    # 03b reads 03's sweep back from its cache; the firmware objects are the repo's shared cache
+    "03b": {"GRID": "ci", "TFLM_CACHE": str(REPO / "build" / "tflm-cache")},
     "06": {"SECONDS": 3, "WINDOWS": 5},
 }
 RUN_TIMEOUT = 900.0
@@ -88,7 +90,7 @@ def _inject(path: Path, values: dict[str, Any]) -> None:
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("lab")
     folder = prepare_workdir(
-        root, sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")), [REPO / "data" / "gestures"]
+        root, sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.ipynb")), [REPO / "data" / "gestures"]
     )
     if not FULL:
         for prefix, values in QUICK.items():
@@ -245,6 +247,10 @@ def test_02_train(lab: LabServer, tab: LabPage, workdir: Path) -> None:
 
 def test_03_optimize(lab: LabServer, tab: LabPage, workdir: Path) -> None:
     run_notebook(lab, tab, workdir, "03_optimize.ipynb")
+
+
+def test_03b_inside_int8(lab: LabServer, tab: LabPage, workdir: Path) -> None:
+    run_notebook(lab, tab, workdir, "03b_inside_int8.ipynb")
 
 
 def test_04_export(lab: LabServer, tab: LabPage, workdir: Path) -> None:
