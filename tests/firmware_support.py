@@ -37,3 +37,21 @@ def toolchain_or_skip(qemu: bool = False) -> None:
             find_qemu()
     except ToolchainMissingError:
         pytest.skip(f"Cortex-M toolchain or QEMU missing: {APT_INSTALL}")
+
+
+def emulated_board_available() -> bool:
+    """Whether the toolchain, QEMU and the TFLM library (found or vendored) are all here."""
+    try:
+        find_arm_toolchain()
+        find_qemu()
+    except ToolchainMissingError:
+        return False
+    return VENDORED_LIBRARY.is_dir() or _library_found()
+
+
+def _library_found() -> bool:
+    try:
+        find_tflm_library()
+    except LibraryMissingError:
+        return False
+    return True
