@@ -97,7 +97,13 @@ class LineWriter {
   LineWriter& unsigned_number(uint64_t value) {
     // 32-bit division where the value allows: on an 8-bit AVR a 64-bit division costs
     // thousands of cycles, and sequence numbers and times always fit in 32 bits.
-    if (value <= 0xFFFFFFFFu) return unsigned_number32(static_cast<uint32_t>(value));
+    if (value <= 0xFFFFFFFFu) return unsigned_digits(static_cast<uint32_t>(value));
+    return unsigned_digits(value);
+  }
+
+  // The decimal digits of `value`, in the arithmetic of UInt (uint32_t or uint64_t).
+  template <typename UInt>
+  LineWriter& unsigned_digits(UInt value) {
     char digits[20];
     size_t count = 0;
     do {
@@ -108,14 +114,19 @@ class LineWriter {
     return *this;
   }
 
-  LineWriter& unsigned_number32(uint32_t value) {
-    char digits[10];
-    size_t count = 0;
-    do {
-      digits[count++] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    } while (value != 0);
-    while (count > 0) put(digits[--count]);
+  // `whole / scale` with `decimals` digits after the point (scale = 10^decimals), in the
+  // arithmetic of UInt: 32-bit where the scaled value fits, as on AVR that is much faster.
+  template <typename UInt>
+  LineWriter& scaled_digits(UInt whole, UInt scale, int decimals) {
+    unsigned_digits(whole / scale);
+    if (decimals > 0) {
+      put('.');
+      UInt fraction = whole % scale;
+      for (UInt digit = scale / 10; digit > 0; digit /= 10) {
+        put(static_cast<char>('0' + fraction / digit));
+        fraction %= digit;
+      }
+    }
     return *this;
   }
 
@@ -146,32 +157,9 @@ class LineWriter {
     for (int i = 0; i < decimals; ++i) scale *= 10;
     const double scaled = value * static_cast<double>(scale) + 0.5;
     if (scaled < 4294967295.0 && scale <= 0xFFFFFFFFu) {
-      const uint32_t whole = static_cast<uint32_t>(scaled);
-      const uint32_t scale32 = static_cast<uint32_t>(scale);
-      unsigned_number32(whole / scale32);
-      if (decimals > 0) {
-        put('.');
-        uint32_t fraction = whole % scale32;
-        for (uint32_t digit = scale32 / 10; digit > 0; digit /= 10) {
-          put(static_cast<char>('0' + fraction / digit));
-          fraction %= digit;
-        }
-      }
-      return *this;
+      return scaled_digits(static_cast<uint32_t>(scaled), static_cast<uint32_t>(scale), decimals);
     }
-    if (scaled < 1.8e19) {
-      const uint64_t whole = static_cast<uint64_t>(scaled);
-      unsigned_number(whole / scale);
-      if (decimals > 0) {
-        put('.');
-        uint64_t fraction = whole % scale;
-        for (uint64_t digit = scale / 10; digit > 0; digit /= 10) {
-          put(static_cast<char>('0' + fraction / digit));
-          fraction %= digit;
-        }
-      }
-      return *this;
-    }
+    if (scaled < 1.8e19) return scaled_digits(static_cast<uint64_t>(scaled), scale, decimals);
     int exponent = 0;
     while (value >= 10.0) {
       value /= 10.0;
