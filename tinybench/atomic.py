@@ -26,6 +26,7 @@ __all__ = [
     "atomic_directory",
     "atomic_write",
     "fsync_directory",
+    "is_temporary",
     "stale_temporaries",
     "temporary_name",
 ]
@@ -36,6 +37,11 @@ TEMP_SUFFIX = ".tmp"
 def temporary_name(path: Path) -> Path:
     """Return a unique hidden temporary path beside ``path`` (``.<name>.<random>.tmp``)."""
     return path.with_name(f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+
+
+def is_temporary(path: Path) -> bool:
+    """Whether ``path`` is named like a :func:`temporary_name` (a write in progress or cut)."""
+    return path.name.startswith(".") and path.name.endswith(TEMP_SUFFIX)
 
 
 def fsync_directory(folder: Path) -> None:
@@ -133,6 +139,4 @@ def stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
     root = Path(folder)
     if not root.is_dir():
         return []
-    return sorted(
-        p for p in root.iterdir() if p.name.startswith(".") and p.name.endswith(TEMP_SUFFIX)
-    )
+    return sorted(p for p in root.iterdir() if is_temporary(p))

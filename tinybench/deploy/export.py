@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tinybench.atomic import TEMP_SUFFIX, atomic_directory, atomic_write
+from tinybench.atomic import atomic_directory, atomic_write, is_temporary
 from tinybench.deploy.c_source import (
     model_data_header,
     model_data_source,
@@ -244,10 +244,7 @@ def _refuse_foreign_files(out: Path) -> None:
     if not out.is_dir():
         return
     foreign = sorted(
-        p.name
-        for p in out.iterdir()
-        if p.name not in _EXPORT_NAMES
-        and not (p.name.startswith(".") and p.name.endswith(TEMP_SUFFIX))
+        p.name for p in out.iterdir() if p.name not in _EXPORT_NAMES and not is_temporary(p)
     )
     if foreign:
         shown = ", ".join(foreign[:5]) + (

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinybench.atomic import temporary_name
 from tinybench.emulate.adxl335 import write_adc_feed
 from tinybench.emulate.avr import (
     SIMAVR_HEADER,
@@ -62,7 +63,7 @@ def build_bridge(cache_dir: str | os.PathLike[str] = "build") -> Path:
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".bridge.{os.getpid()}.tmp")
+    temp = temporary_name(target)
     argv = [
         str(tools.gcc),
         "-O2",

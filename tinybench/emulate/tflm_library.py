@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from tinybench.atomic import temporary_name
 from tinybench.errors import FirmwareBuildError, LibraryMissingError, UnsupportedOpError
 
 __all__ = [
@@ -224,7 +225,7 @@ def _compile_one(
     target = cache / _object_name(source, key)
     if target.is_file():
         return target, False
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temp = temporary_name(target)
     argv = [str(compiler), *flags, "-c", str(source), "-o", str(temp)]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
     if result.returncode != 0:
