@@ -33,7 +33,7 @@ def test_setup_notebook_checks_the_environment_and_falls_back_to_the_virtual_boa
     nb = run_notebook(SETUP, timeout=120)
     cells = code_cells(nb)
     report, port, hello = (text_of(cell) for cell in cells)
-    assert "tinybench environment" in report and "pyserial" in report and "TensorFlow" in report
+    assert "tinybench environment" in report and "pyserial" in report and "tensorflow" in report
     assert "virtual board (sim://)" in report
     if "sim://" in port:  # no board on this machine: the virtual board stood in
         assert "virtual=True" in hello and "board='nano33ble'" in hello

@@ -18,6 +18,9 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from tinybench.deploy.arduino_argv import ENV_VAR, find_arduino_cli
 from tinybench.errors import CliNotFoundError
 
@@ -25,21 +28,37 @@ __all__ = ["Check", "EnvironmentReport", "check_environment"]
 
 log = logging.getLogger(__name__)
 
-# (what, distribution, required, why)
-_PACKAGES: tuple[tuple[str, str, bool, str], ...] = (
-    ("tinybench", "tinybench", True, "this workbench"),
-    ("TensorFlow", "tensorflow", True, "training and conversion"),
-    ("tf_keras (Keras 2)", "tf-keras", True, "the Keras that tfmot accepts"),
-    ("TF Model Optimization", "tensorflow-model-optimization", True, "QAT, pruning, clustering"),
-    ("LiteRT", "ai-edge-litert", True, "host-side .tflite interpreter"),
-    ("TFLite Micro", "tflite-micro", True, "the microcontroller interpreter, on the host"),
-    ("pyserial", "pyserial", True, "talking to boards"),
-    ("numpy", "numpy", True, "arrays"),
-    ("pandas", "pandas", True, "datasets and results"),
-    ("matplotlib", "matplotlib", True, "plots"),
-    ("ipywidgets", "ipywidgets", True, "capture and live widgets"),
-    ("JupyterLab", "jupyterlab", False, "the notebook UI (make lab)"),
-)
+_OPTIONAL_EXTRAS = ("lab", "cluster")
+"""Extras whose packages the report lists as optional (``dev`` is for tinybench's own tests)."""
+
+_PURPOSES = {
+    "numpy": "arrays",
+    "packaging": "checking these version ranges",
+    "pandas": "datasets and results",
+    "matplotlib": "plots",
+    "scikit-learn": "the bundled digits dataset",
+    "pyserial": "talking to boards",
+    "tqdm": "progress bars",
+    "ipywidgets": "capture and live widgets",
+    "ipykernel": "the notebook kernel",
+    "nbclient": "running notebooks",
+    "nbformat": "reading and writing notebooks",
+    "papermill": "parameterized notebook runs (make demo, tests)",
+    "plotly": "the interactive trade-off explorer",
+    "anywidget": "the browser side of plotly's FigureWidget",
+    "tensorflow": "training and conversion",
+    "tf-keras": "Keras 2, the Keras that tfmot accepts",
+    "tensorflow-model-optimization": "QAT, pruning, clustering",
+    "ai-edge-litert": "host-side .tflite interpreter",
+    "tflite-micro": "the microcontroller interpreter, on the host",
+    "jupyterlab": "the notebook UI (make lab)",
+    "distributed": "sweeps on a Dask cluster",
+}
+"""What tinybench uses each dependency for.
+
+The dependencies themselves, and their version ranges, come from tinybench's installed
+metadata (``pyproject.toml``); a test keeps this table in step with them.
+"""
 
 
 @dataclass(frozen=True)
@@ -64,9 +83,15 @@ class Check:
 
     @property
     def status(self) -> str:
-        """``ok``, ``MISSING`` (required) or ``absent`` (optional)."""
+        """``ok``, ``WRONG``, ``MISSING`` or ``absent``.
+
+        ``WRONG``: installed, but in a version tinybench does not accept. ``MISSING``: a
+        required item is not there. ``absent``: an optional one is not.
+        """
         if self.found:
             return "ok"
+        if self.version is not None:
+            return "WRONG"
         return "MISSING" if self.required else "absent"
 
 
@@ -89,7 +114,7 @@ class EnvironmentReport:
 
     @property
     def missing(self) -> list[str]:
-        """Names of the required items that are missing."""
+        """Names of the required items that are missing or of a version tinybench rejects."""
         return [check.name for check in self.checks if check.required and not check.found]
 
     def __getitem__(self, name: str) -> Check:
@@ -125,12 +150,49 @@ class EnvironmentReport:
         return "\n".join(lines)
 
 
-def _package(name: str, dist: str, required: bool, purpose: str) -> Check:
+def _declared_requirements() -> list[tuple[Requirement, bool]]:
+    """Tinybench's declared requirements with whether each is required.
+
+    The base dependencies are required; those of the :data:`_OPTIONAL_EXTRAS` are optional.
+    Nothing is listed when tinybench itself is not installed (its own check says so).
+    """
     try:
-        version = metadata.version(dist)
+        declared = metadata.requires("tinybench") or []
     except metadata.PackageNotFoundError:
-        return Check(name, False, None, required, purpose, f"pip install {dist}")
+        return []
+    chosen = []
+    for text in declared:
+        requirement = Requirement(text)
+        marker = requirement.marker
+        if marker is None or marker.evaluate({"extra": ""}):
+            chosen.append((requirement, True))
+        elif any(marker.evaluate({"extra": extra}) for extra in _OPTIONAL_EXTRAS):
+            chosen.append((requirement, False))
+    return chosen
+
+
+def _package(requirement: Requirement, required: bool) -> Check:
+    """Check that ``requirement`` is installed in a version it accepts."""
+    name = canonicalize_name(requirement.name)
+    purpose = _PURPOSES.get(name, "a dependency of tinybench")
+    wanted = f"{name}{requirement.specifier}"
+    try:
+        version = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return Check(name, False, None, required, purpose, f"pip install '{wanted}'")
+    if not requirement.specifier.contains(version, prereleases=True):
+        hint = f"tinybench needs {wanted}: pip install '{wanted}'"
+        return Check(name, False, version, required, purpose, hint)
     return Check(name, True, version, required, purpose)
+
+
+def _tinybench() -> Check:
+    purpose = "this workbench"
+    try:
+        return Check("tinybench", True, metadata.version("tinybench"), True, purpose)
+    except metadata.PackageNotFoundError:
+        hint = "run `make install`, or `pip install -e .` in the tinybench folder"
+        return Check("tinybench", False, None, True, purpose, hint)
 
 
 def _arduino_cli() -> Check:
@@ -173,7 +235,9 @@ def _virtual_board() -> Check:
 def check_environment() -> EnvironmentReport:
     """Report the Python version, the libraries tinybench needs and the optional tools.
 
-    Nothing is imported or downloaded; versions come from installed package metadata.
+    The libraries are tinybench's own declared dependencies, each checked against the version
+    range ``pyproject.toml`` gives it. Nothing is imported or downloaded; versions come from
+    installed package metadata.
     """
     python_ok = (3, 11) <= sys.version_info[:2] < (3, 13)
     checks = [
@@ -185,7 +249,8 @@ def check_environment() -> EnvironmentReport:
             "3.11 or 3.12",
             "" if python_ok else "use Python 3.11 or 3.12 (TensorFlow 2.21 wheels)",
         ),
-        *(_package(*spec) for spec in _PACKAGES),
+        _tinybench(),
+        *(_package(*declared) for declared in _declared_requirements()),
         _virtual_board(),
         _arduino_cli(),
     ]

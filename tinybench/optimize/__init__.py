@@ -20,7 +20,7 @@ from tinybench.optimize.fine_tune import (
     weight_sparsity,
 )
 from tinybench.optimize.pruning import prune, prune_2_4
-from tinybench.optimize.qat import pqat, quantization_aware
+from tinybench.optimize.qat import check_quantizable, quantization_aware
 from tinybench.optimize.recipe import CONVERSIONS, KINDS, Recipe
 from tinybench.optimize.variant import NOT_ON_MCU_REASON, Variant, make_variant
 
@@ -33,6 +33,7 @@ __all__ = [
     "Recipe",
     "TrainingData",
     "Variant",
+    "check_quantizable",
     "cluster",
     "compressed_layers",
     "convert_dynamic",
@@ -40,7 +41,6 @@ __all__ = [
     "convert_float32",
     "convert_int8",
     "make_variant",
-    "pqat",
     "prune",
     "prune_2_4",
     "quantization_aware",

@@ -30,6 +30,7 @@ __all__ = [
     "clone_model",
     "compressed_layers",
     "fine_tune",
+    "fine_tune_rate",
     "fine_tuning_steps",
     "kernel_of",
     "layers_to_compress",
@@ -143,7 +144,7 @@ def fine_tune(
     loss = getattr(original, "loss", None) or (
         "mse" if target == "inputs" else "sparse_categorical_crossentropy"
     )
-    rate = _fine_tune_rate(original) if tuning.learning_rate is None else tuning.learning_rate
+    rate = fine_tune_rate(original) if tuning.learning_rate is None else tuning.learning_rate
     wrapped.compile(
         optimizer=keras.optimizers.Adam(rate),
         loss=loss,
@@ -202,7 +203,7 @@ def _keep_best(keras: Any, first_epoch: int) -> Any:
     return KeepBest()
 
 
-def _fine_tune_rate(model: Any) -> float:
+def fine_tune_rate(model: Any) -> float:
     """A tenth of the learning rate ``model`` was compiled with (1e-4 if it has none)."""
     try:
         rate = model.optimizer.get_config()["learning_rate"]

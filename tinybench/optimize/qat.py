@@ -17,10 +17,9 @@ from tinybench.optimize.fine_tune import (
     fine_tune,
     refusing,
 )
-from tinybench.optimize.pruning import prune
 from tinybench.tf_runtime import load_keras, load_tfmot
 
-__all__ = ["pqat", "quantization_aware"]
+__all__ = ["check_quantizable", "quantization_aware"]
 
 
 def quantization_aware(
@@ -28,13 +27,19 @@ def quantization_aware(
     data: TrainingData,
     *,
     tuning: FineTuning = DEFAULT_TUNING,
+    keep_zeros: bool = False,
 ) -> Any:
-    """Fine-tune a clone with fake-quantization (tfmot default 8-bit scheme).
+    """Fine-tune a clone with fake-quantization (tfmot's default 8-bit scheme).
+
+    PQAT is :func:`~tinybench.optimize.pruning.prune` followed by this with ``keep_zeros``:
+    tfmot's ``Default8BitPrunePreserveQuantizeScheme`` then keeps the pruned weights at zero
+    while it learns the quantization.
 
     Args:
-        model: The trained model (left untouched).
+        model: The trained (or pruned) model, left untouched.
         data: Normalized training data.
         tuning: Fine-tuning settings: epochs, seed, progress bar, learning rate.
+        keep_zeros: Keep the weights that are zero at zero (recipe ``pqat``).
 
     Returns:
         The quantization-aware model; convert it with :func:`convert_int8`.
@@ -42,45 +47,27 @@ def quantization_aware(
     Raises:
         RecipeError: tfmot cannot quantize one of the model's layers.
     """
+    recipe = "pqat" if keep_zeros else "qat"
     tfmot = load_tfmot()
-    _check_quantizable(model, "qat")
-    clone = clone_model(model)
-    with refusing("qat", "tfmot cannot quantization-aware train this model"):
-        aware = tfmot.quantization.keras.quantize_model(clone)
-    fine_tune(aware, model, data, tuning)
-    return aware
-
-
-def pqat(
-    model: Any,
-    data: TrainingData,
-    sparsity: float,
-    schedule: str | Any = "polynomial",
-    *,
-    tuning: FineTuning = DEFAULT_TUNING,
-) -> Any:
-    """Pruning-preserving quantization-aware training: :func:`prune`, then QAT that keeps zeros.
-
-    Uses tfmot's ``Default8BitPrunePreserveQuantizeScheme``; both phases fine-tune with
-    ``tuning`` (a :class:`~tinybench.optimize.fine_tune.FineTuning`) and keep their epoch with
-    the lowest validation loss.
-
-    Returns:
-        The quantization-aware model; convert it with :func:`convert_int8`.
-    """
-    tfmot = load_tfmot()
-    _check_quantizable(model, "pqat")
-    pruned = prune(model, data, sparsity, schedule, tuning=tuning)
+    check_quantizable(model, recipe)
     quantization = tfmot.quantization.keras
-    scheme = tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
-    with refusing("pqat", "tfmot cannot quantization-aware train this model"):
-        aware = quantization.quantize_apply(quantization.quantize_annotate_model(pruned), scheme)
+    if keep_zeros:
+        scheme = tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
+    else:
+        scheme = quantization.default_8bit.Default8BitQuantizeScheme()
+    with refusing(recipe, "tfmot cannot quantization-aware train this model"):
+        annotated = quantization.quantize_annotate_model(clone_model(model))
+        aware = quantization.quantize_apply(annotated, scheme)
     fine_tune(aware, model, data, tuning)
     return aware
 
 
-def _check_quantizable(model: Any, recipe: str) -> None:
-    """Refuse before any training if tfmot's default 8-bit scheme lacks one of the layers."""
+def check_quantizable(model: Any, recipe: str = "qat") -> None:
+    """Refuse before any training if tfmot's default 8-bit scheme lacks one of the layers.
+
+    Raises:
+        RecipeError: Naming ``recipe``, the layers, and what to use instead.
+    """
     keras = load_keras()
     registry = load_tfmot().quantization.keras.default_8bit.Default8BitQuantizeScheme()
     supports = registry.get_quantize_registry().supports

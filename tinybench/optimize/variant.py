@@ -27,9 +27,14 @@ from tinybench.optimize.convert import (
     convert_float32,
     convert_int8,
 )
-from tinybench.optimize.fine_tune import FineTuning, TrainingData, weight_sparsity
+from tinybench.optimize.fine_tune import (
+    FineTuning,
+    TrainingData,
+    fine_tune_rate,
+    weight_sparsity,
+)
 from tinybench.optimize.pruning import prune, prune_2_4
-from tinybench.optimize.qat import pqat, quantization_aware
+from tinybench.optimize.qat import check_quantizable, quantization_aware
 from tinybench.optimize.recipe import DEFAULT_EPOCHS, Recipe
 
 __all__ = ["NOT_ON_MCU_REASON", "Variant", "make_variant"]
@@ -192,18 +197,25 @@ def make_variant(
 
 
 def _fine_tuned(model: Any, recipe: Recipe, data: TrainingData, seed: int, progress: bool) -> Any:
-    """Run the fine-tuning function of ``recipe`` and return the model to convert."""
-    tuning = FineTuning(recipe.epochs or DEFAULT_EPOCHS, seed, progress)
+    """Run the fine-tuning function of ``recipe`` and return the model to convert.
+
+    Every phase fine-tunes at a tenth of the trained model's learning rate, PQAT's QAT phase
+    included (its pruned model comes back uncompiled).
+    """
+    tuning = FineTuning(recipe.epochs or DEFAULT_EPOCHS, seed, progress, fine_tune_rate(model))
     sparsity = recipe.sparsity or 0.0
     if recipe.kind == "qat":
         return quantization_aware(model, data, tuning=tuning)
-    if recipe.kind == "prune":
-        return prune(model, data, sparsity, recipe.schedule, tuning=tuning)
     if recipe.kind == "prune_2_4":
         return prune_2_4(model, data, tuning=tuning)
     if recipe.kind == "cluster":
         return cluster(model, data, recipe.clusters or 0, tuning=tuning)
-    return pqat(model, data, sparsity, recipe.schedule, tuning=tuning)
+    if recipe.kind == "pqat":
+        check_quantizable(model, "pqat")  # before the pruning epochs are spent
+    pruned = prune(model, data, sparsity, recipe.schedule, tuning=tuning)
+    if recipe.kind == "prune":
+        return pruned
+    return quantization_aware(pruned, data, tuning=tuning, keep_zeros=True)
 
 
 def _representative(x: np.ndarray, seed: int) -> np.ndarray:
