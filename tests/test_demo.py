@@ -69,6 +69,23 @@ def test_a_failing_notebook_stops_the_demo_and_is_reported(tmp_path: Path) -> No
     assert (tmp_path / "build" / "executed" / "00_ok.ipynb").is_file()
 
 
+def test_a_progress_bar_in_the_summary_cell_stays_out_of_the_highlights(tmp_path) -> None:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    bar = (
+        "from tqdm.auto import tqdm\n"
+        "for _ in tqdm(range(20), desc='validating'):\n"
+        "    pass\n"
+        "'accuracy 0.95 on 20 windows'"
+    )
+    write_notebook(folder / "00_bar.ipynb", bar, parameters="BUILD_DIR = 'x'")
+    report = run_demo(folder, tmp_path / "build", timeout=120)
+    executed = nbformat.read(tmp_path / "build" / "executed" / "00_bar.ipynb", as_version=4)
+    outputs = executed.cells[-1].outputs
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    assert report.runs[0].highlights == ("'accuracy 0.95 on 20 windows'",)
+
+
 def test_setup_notebook_runs_in_the_demo(tmp_path: Path) -> None:
     report = run_demo(NOTEBOOKS, tmp_path / "build", only=["00"], timeout=300)
     assert report.ok, report.summary()

@@ -178,12 +178,7 @@ def test_reference_settings_and_arena(reference_export):
     path, exported = reference_export
     info = read_model(path.read_bytes())
     (tensor_in,), (tensor_out,) = info.inputs, info.outputs
-    assert exported.input_shape == tensor_in.shape and exported.input_dtype == tensor_in.dtype
-    assert exported.output_shape == tensor_out.shape
-    assert (exported.input_scale, exported.input_zero_point) == (
-        tensor_in.scale,
-        tensor_in.zero_point,
-    )
+    assert (exported.input, exported.output) == (tensor_in, tensor_out)
     settings = json.loads(exported.settings_json.read_text())
     reported = settings["arena"]["reported_bytes"]
     assert exported.arena_size % 16 == 0
@@ -205,17 +200,17 @@ def test_reference_export_compiles_standalone_and_runs(reference_export, tmp_pat
     assert facts["len"] == [[str(len(array))]] and facts["aligned"] == [["1"]]
     check_tensor(
         facts["input"][0],
-        exported.input_shape,
-        exported.input_dtype,
-        exported.input_scale,
-        exported.input_zero_point,
+        exported.input.shape,
+        exported.input.dtype,
+        exported.input.scale,
+        exported.input.zero_point,
     )
     check_tensor(
         facts["output"][0],
-        exported.output_shape,
-        exported.output_dtype,
-        exported.output_scale,
-        exported.output_zero_point,
+        exported.output.shape,
+        exported.output.dtype,
+        exported.output.scale,
+        exported.output.zero_point,
     )
     assert facts["arena"] == [[str(exported.arena_bytes), str(exported.arena_size)]]
 
@@ -287,7 +282,7 @@ def test_variant_settings_reach_the_header(tmp_path):
     assert exported.labels == ("idle", "wave", "punch")
     assert (exported.window, exported.sample_rate_hz, exported.variant) == (8, 119.0, "int8-ptq")
     assert exported.normalization == norm
-    assert (exported.input_bytes, exported.output_bytes) == (48, 3)
+    assert (exported.input.nbytes, exported.output.nbytes) == (48, 3)
     _, facts = run_check_program(exported, tmp_path)
     window, rate = facts["window"][0]
     assert int(window) == 8 and float.fromhex(rate) == 119.0
@@ -324,8 +319,8 @@ def test_normalization_object_and_window_from_the_input_shape(tmp_path):
 
 def test_float32_model(tmp_path):
     exported = export_model(build_imu_model(dtype="float32"), tmp_path, "floaty")
-    assert (exported.input_dtype, exported.input_scale) == ("float32", 0.0)
-    assert exported.input_bytes == 8 * 6 * 4
+    assert (exported.input.dtype, exported.input.scale) == ("float32", 0.0)
+    assert exported.input.nbytes == 8 * 6 * 4
     text = exported.model_settings_h.read_text()
     assert "constexpr bool kInputIsFloat32 = true;" in text
     assert "constexpr bool kInputIsInt8 = false;" in text

@@ -86,7 +86,7 @@ def test_raw_outputs_are_bit_identical_to_tflm_on_the_host(exported, runner) -> 
             assert answer.data == runner.invoke(x).tobytes()
         wrong = link.request("v", (RawOutput, DeviceError), payload=b"\x00" * 5)
     assert isinstance(wrong, DeviceError)
-    assert f"v needs {exported.input_bytes} bytes" in wrong.message and "got 5" in wrong.message
+    assert f"v needs {exported.input.nbytes} bytes" in wrong.message and "got 5" in wrong.message
 
 
 class Recording:

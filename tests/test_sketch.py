@@ -158,14 +158,14 @@ def fake_tflm_defines(exported: ExportedModel, arena_needed: int = 0) -> list[st
         return f"{float(np.float32(value))!r}f"
 
     return [
-        f"-DTB_FAKE_INPUT_BYTES={exported.input_bytes}",
-        f"-DTB_FAKE_OUTPUT_BYTES={exported.output_bytes}",
-        f"-DTB_FAKE_INPUT_TYPE={TFLITE_TYPES[exported.input_dtype]}",
-        f"-DTB_FAKE_OUTPUT_TYPE={TFLITE_TYPES[exported.output_dtype]}",
-        f"-DTB_FAKE_INPUT_SCALE={scale(exported.input_scale)}",
-        f"-DTB_FAKE_INPUT_ZERO_POINT={exported.input_zero_point}",
-        f"-DTB_FAKE_OUTPUT_SCALE={scale(exported.output_scale)}",
-        f"-DTB_FAKE_OUTPUT_ZERO_POINT={exported.output_zero_point}",
+        f"-DTB_FAKE_INPUT_BYTES={exported.input.nbytes}",
+        f"-DTB_FAKE_OUTPUT_BYTES={exported.output.nbytes}",
+        f"-DTB_FAKE_INPUT_TYPE={TFLITE_TYPES[exported.input.dtype]}",
+        f"-DTB_FAKE_OUTPUT_TYPE={TFLITE_TYPES[exported.output.dtype]}",
+        f"-DTB_FAKE_INPUT_SCALE={scale(exported.input.scale)}",
+        f"-DTB_FAKE_INPUT_ZERO_POINT={exported.input.zero_point}",
+        f"-DTB_FAKE_OUTPUT_SCALE={scale(exported.output.scale)}",
+        f"-DTB_FAKE_OUTPUT_ZERO_POINT={exported.output.zero_point}",
         f"-DTB_FAKE_ARENA_NEEDED={arena_needed}",
     ]
 
@@ -241,7 +241,7 @@ def test_capture_sketch_reports_an_imu_that_did_not_start(tmp_path):
 def test_inference_sketch_answers_v_and_i_on_the_host(gesture, tmp_path, std):
     folder = render_sketch("nano33ble", gesture, tmp_path)
     program = build_sketch(folder, tmp_path / "inference", *fake_tflm_defines(gesture), std=std)
-    payload = bytes(range(gesture.input_bytes))
+    payload = bytes(range(gesture.input.nbytes))
     script = (
         f"?\nv {payload.hex()}\nv {payload[:5].hex()}\nv 01 02\ni\n#wait 300\nx\nc\n#wait 60\nx\n"
     )
@@ -251,7 +251,7 @@ def test_inference_sketch_answers_v_and_i_on_the_host(gesture, tmp_path, std):
     assert hello.extra["model"] == "gesture" and hello.extra["model_ok"] == "1"
     assert hello.extra["arena"] == str(gesture.arena_size)
     assert hello.extra["window"] == "8" and hello.extra["input_bytes"] == "48"
-    assert messages[2] == RawOutput(0, fake_output(payload, gesture.output_bytes))
+    assert messages[2] == RawOutput(0, fake_output(payload, gesture.output.nbytes))
     assert isinstance(messages[3], DeviceError)
     assert messages[3].message == "v needs 48 bytes of input (96 hex digits), got 5"
     assert "got 2" in messages[4].message
@@ -276,11 +276,11 @@ def test_inference_sketch_with_a_reference_model_refuses_live_input(reference_mo
     )
     folder = render_sketch("nano33ble", exported, tmp_path)
     program = build_sketch(folder, tmp_path / "inference", *fake_tflm_defines(exported))
-    payload = bytes((7 * i) % 256 for i in range(exported.input_bytes))
+    payload = bytes((7 * i) % 256 for i in range(exported.input.nbytes))
     messages = run_sketch(program, f"i\nv {payload.hex()}\n")
     assert isinstance(messages[1], DeviceError)
     assert "live inference needs a model input" in messages[1].message
-    assert messages[2] == RawOutput(0, fake_output(payload, exported.output_bytes))
+    assert messages[2] == RawOutput(0, fake_output(payload, exported.output.nbytes))
 
 
 @needs_gxx

@@ -11,7 +11,6 @@ and has an include guard with the model's name in it.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 
@@ -21,6 +20,7 @@ from tinybench.deploy.exported import (
     OP_RESOLVER_H,
     ExportedModel,
 )
+from tinybench.measure.model_info import TensorInfo
 
 __all__ = [
     "c_string_literal",
@@ -149,10 +149,10 @@ def model_settings_header(exported: ExportedModel) -> str:
         *_label_lines(exported.labels),
         "",
         "// Input tensor: real value = scale * (q - zero_point) for quantized types.",
-        *_tensor_lines(exported, "input"),
+        *_tensor_lines(exported.input, "input"),
         "",
         "// Output tensor.",
-        *_tensor_lines(exported, "output"),
+        *_tensor_lines(exported.output, "output"),
         "",
         "// Samples per inference window (0: the model takes no window) and the sample rate",
         "// the model was trained at (0: unknown).",
@@ -184,21 +184,19 @@ def _label_lines(labels: Sequence[str]) -> list[str]:
     ]
 
 
-def _tensor_lines(exported: ExportedModel, which: str) -> list[str]:
+def _tensor_lines(tensor: TensorInfo, which: str) -> list[str]:
     """The constants of the ``"input"`` or ``"output"`` tensor (``kInput…``/``kOutput…``)."""
-    shape = getattr(exported, f"{which}_shape")
-    dtype = getattr(exported, f"{which}_dtype")
     k = f"k{which.capitalize()}"
     return [
-        f"constexpr int {k}Rank = {len(shape)};",
-        f"constexpr int {k}Shape[{k}Rank] = {_c_int_list(shape)};",
-        f"constexpr int {k}Elements = {math.prod(shape)};",
-        f"constexpr int {k}Bytes = {getattr(exported, f'{which}_bytes')};",
-        f"constexpr char {k}Type[] = {c_string_literal(dtype)};",
-        f"constexpr bool {k}IsInt8 = {_c_bool(dtype == 'int8')};",
-        f"constexpr bool {k}IsFloat32 = {_c_bool(dtype == 'float32')};",
-        f"constexpr float {k}Scale = {_c_float(getattr(exported, f'{which}_scale'))};",
-        f"constexpr int {k}ZeroPoint = {getattr(exported, f'{which}_zero_point')};",
+        f"constexpr int {k}Rank = {len(tensor.shape)};",
+        f"constexpr int {k}Shape[{k}Rank] = {_c_int_list(tensor.shape)};",
+        f"constexpr int {k}Elements = {tensor.size};",
+        f"constexpr int {k}Bytes = {tensor.nbytes};",
+        f"constexpr char {k}Type[] = {c_string_literal(tensor.dtype)};",
+        f"constexpr bool {k}IsInt8 = {_c_bool(tensor.dtype == 'int8')};",
+        f"constexpr bool {k}IsFloat32 = {_c_bool(tensor.dtype == 'float32')};",
+        f"constexpr float {k}Scale = {_c_float(tensor.scale)};",
+        f"constexpr int {k}ZeroPoint = {tensor.zero_point};",
     ]
 
 

@@ -12,9 +12,9 @@ This module never imports TensorFlow, and imports nothing else from :mod:`tinybe
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-import math
 import os
 import re
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tinybench.errors import ExportError
+from tinybench.measure.model_info import TensorInfo
 
 __all__ = [
     "EXPORT_FILES",
@@ -53,18 +54,6 @@ EXPORT_FILES = (MODEL_DATA_H, MODEL_DATA_CPP, MODEL_SETTINGS_H, OP_RESOLVER_H)
 
 _MAX_SETTINGS_BYTES = 1024 * 1024
 _HEX_BYTE = re.compile(r"0x([0-9a-fA-F]{2})\b")
-_ELEMENT_BYTES = {
-    "int8": 1,
-    "uint8": 1,
-    "bool": 1,
-    "int16": 2,
-    "float16": 2,
-    "int32": 4,
-    "uint32": 4,
-    "float32": 4,
-    "int64": 8,
-    "float64": 8,
-}
 _AGAIN = "Export the model again with tinybench.export_model()."
 
 
@@ -86,14 +75,10 @@ class ExportedModel:
         name: C identifier of the model; the array is ``g_<name>_model_data``.
         labels: Output labels in score order (empty for models without labels).
         op_names: Builtin op names the resolver registers, sorted.
-        input_shape: Shape of the input tensor.
-        input_dtype: Input dtype name (``"int8"``, ``"float32"``…).
-        input_scale: Input quantization scale (0.0 for float inputs).
-        input_zero_point: Input quantization zero point.
-        output_shape: Shape of the output tensor.
-        output_dtype: Output dtype name.
-        output_scale: Output quantization scale (0.0 for float outputs).
-        output_zero_point: Output quantization zero point.
+        input: The input tensor: shape, dtype (``"int8"``, ``"float32"``…), scale and zero
+            point (scale 0.0 for float inputs); ``input.nbytes`` is the payload of a ``v``
+            command.
+        output: The output tensor; ``output.nbytes`` is the data of an ``o`` line.
         window: Samples per inference window, or ``None`` when the model does not take one.
         sample_rate_hz: Sample rate the model was trained at, or ``None``.
         normalization: ``{"mean": [...], "std": [...]}`` (plus ``"fields"`` when known) applied
@@ -111,14 +96,8 @@ class ExportedModel:
     name: str
     labels: tuple[str, ...]
     op_names: tuple[str, ...]
-    input_shape: tuple[int, ...]
-    input_dtype: str
-    input_scale: float
-    input_zero_point: int
-    output_shape: tuple[int, ...]
-    output_dtype: str
-    output_scale: float
-    output_zero_point: int
+    input: TensorInfo
+    output: TensorInfo
     window: int | None
     sample_rate_hz: float | None
     normalization: dict[str, list[Any]] | None
@@ -146,16 +125,6 @@ class ExportedModel:
     def source_files(self) -> tuple[Path, ...]:
         """The C++ files a sketch compiles, in the order they are written."""
         return tuple(self.out_dir / name for name in EXPORT_FILES)
-
-    @property
-    def input_bytes(self) -> int:
-        """Bytes of the input tensor: the length of the payload of a ``v`` command."""
-        return math.prod(self.input_shape) * _ELEMENT_BYTES.get(self.input_dtype, 1)
-
-    @property
-    def output_bytes(self) -> int:
-        """Bytes of the output tensor: the length of the data of an ``o`` line."""
-        return math.prod(self.output_shape) * _ELEMENT_BYTES.get(self.output_dtype, 1)
 
     @property
     def tflite(self) -> bytes:
@@ -269,7 +238,7 @@ def _read_settings(path: Path) -> dict[str, Any]:
 
 
 def _from_settings(folder: Path, settings: dict[str, Any]) -> ExportedModel:
-    io_in, io_out, arena = settings["input"], settings["output"], settings["arena"]
+    arena = settings["arena"]
     files = settings["files"]
     if not isinstance(files, dict) or set(files) != {*EXPORT_FILES, MODEL_TFLITE}:
         raise ValueError(f"files is {files!r}, expected the SHA-256 of each exported file")
@@ -278,14 +247,8 @@ def _from_settings(folder: Path, settings: dict[str, Any]) -> ExportedModel:
         name=str(settings["name"]),
         labels=tuple(str(label) for label in settings["labels"]),
         op_names=tuple(str(op) for op in settings["ops"]),
-        input_shape=tuple(int(d) for d in io_in["shape"]),
-        input_dtype=str(io_in["dtype"]),
-        input_scale=float(io_in["scale"]),
-        input_zero_point=int(io_in["zero_point"]),
-        output_shape=tuple(int(d) for d in io_out["shape"]),
-        output_dtype=str(io_out["dtype"]),
-        output_scale=float(io_out["scale"]),
-        output_zero_point=int(io_out["zero_point"]),
+        input=_tensor_from_settings(settings["input"]),
+        output=_tensor_from_settings(settings["output"]),
         window=None if settings["window"] is None else int(settings["window"]),
         sample_rate_hz=None if settings["rate_hz"] is None else float(settings["rate_hz"]),
         normalization=settings["normalization"],
@@ -308,12 +271,6 @@ def settings_json(exported: ExportedModel, reported_bytes: int, margin: int) -> 
     """
     from tinybench import __version__
 
-    def tensor(prefix: str) -> dict[str, Any]:
-        return {
-            key: getattr(exported, f"{prefix}_{key}")
-            for key in ("shape", "dtype", "scale", "zero_point")
-        } | {"shape": list(getattr(exported, f"{prefix}_shape"))}
-
     settings = {
         "format": EXPORT_FORMAT,
         "name": exported.name,
@@ -321,8 +278,8 @@ def settings_json(exported: ExportedModel, reported_bytes: int, margin: int) -> 
         "sha256": exported.sha256,
         "model_bytes": exported.model_bytes,
         "labels": list(exported.labels),
-        "input": tensor("input"),
-        "output": tensor("output"),
+        "input": dataclasses.asdict(exported.input) | {"shape": list(exported.input.shape)},
+        "output": dataclasses.asdict(exported.output) | {"shape": list(exported.output.shape)},
         "window": exported.window,
         "rate_hz": exported.sample_rate_hz,
         "normalization": exported.normalization,
@@ -337,3 +294,19 @@ def settings_json(exported: ExportedModel, reported_bytes: int, margin: int) -> 
         "tinybench_version": __version__,
     }
     return json.dumps(settings, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _tensor_from_settings(tensor: dict[str, Any]) -> TensorInfo:
+    """The ``"input"`` or ``"output"`` entry of ``model_settings.json`` as a TensorInfo.
+
+    Exports before tinybench 0.1 recorded only shape, dtype, scale and zero point.
+    """
+    return TensorInfo(
+        name=str(tensor.get("name", "")),
+        shape=tuple(int(d) for d in tensor["shape"]),
+        dtype=str(tensor["dtype"]),
+        scale=float(tensor["scale"]),
+        zero_point=int(tensor["zero_point"]),
+        per_channel=bool(tensor.get("per_channel", False)),
+        index=int(tensor.get("index", -1)),
+    )

@@ -10,6 +10,7 @@ its hello says ``emulated=qemu-mps2-an386``. After each inference it also sends 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -101,6 +102,7 @@ class EmulatedBoard:
         self.qemu: QemuBoard | None = None
         self.link = None
         self._port: serial.SerialBase | None = None
+        self._resources = contextlib.ExitStack()  # QEMU, then the link or port: close() undoes
 
     @property
     def pty(self) -> str:
@@ -120,7 +122,7 @@ class EmulatedBoard:
         self.build_and_boot()
         try:
             if self._open_link:
-                self.link = tinybench.open_link(self.qemu.pty)
+                self.link = self._resources.enter_context(tinybench.open_link(self.qemu.pty))
                 # QEMU's CMSDK UART takes one byte at a time, about 20-60 kB/s: the 55 kB
                 # `v` line of a 96x96x3 input needs longer than a link's usual write timeout.
                 self.link.port.write_timeout = WRITE_TIMEOUT
@@ -138,7 +140,7 @@ class EmulatedBoard:
         self.build = build_firmware(
             self.export_dir, self._build_dir, cache_dir=self._cache_dir, library=self._library
         )
-        self.qemu = QemuBoard(self.build.elf).start()
+        self.qemu = self._resources.enter_context(QemuBoard(self.build.elf))
         return self.qemu
 
     def run(self) -> None:
@@ -162,7 +164,8 @@ class EmulatedBoard:
                 "invoke() reads the port itself: start the board with open_link=False."
             )
         if self._port is None:
-            self._port = serial.serial_for_url(self.qemu.pty, baudrate=115200, timeout=0.05)
+            port = serial.serial_for_url(self.qemu.pty, baudrate=115200, timeout=0.05)
+            self._port = self._resources.enter_context(port)
         self._port.write(b"v " + payload.hex().encode() + b"\n")
         profile, buffer, deadline = None, b"", time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -179,14 +182,8 @@ class EmulatedBoard:
 
     def close(self) -> None:
         """Close the link and stop QEMU."""
-        if self._port is not None:
-            self._port.close()
-            self._port = None
-        if self.link is not None:
-            self.link.close()
-            self.link = None
-        if self.qemu is not None:
-            self.qemu.close()
+        self._resources.close()
+        self.link = self._port = None
 
     def __enter__(self) -> EmulatedBoard:
         return self.start()

@@ -203,7 +203,7 @@ def _run_once(
     build: FirmwareBuild, export: ExportedModel, timeout: float
 ) -> tuple[int, InvokeProfile]:
     """Boot the firmware, read its hello and one zero-input ``v``: (arena used, profile)."""
-    zeros = bytes(export.input_bytes)
+    zeros = bytes(export.input.nbytes)
     with QemuBoard(build.elf) as qemu:
         port = serial.serial_for_url(qemu.pty, baudrate=115200, timeout=0.05, write_timeout=60)
         try:

@@ -71,7 +71,7 @@ class QemuBoard:
         self._timeout = start_timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._monitor: socket.socket | None = None
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._resources = contextlib.ExitStack()  # what close() undoes, last in first out
 
     def start(self) -> QemuBoard:
         """Start QEMU halted and learn the pty's path.
@@ -86,19 +86,22 @@ class QemuBoard:
             raise EmulatorError(f"No firmware at {self.elf}; build it with build_firmware().")
         qemu = find_qemu()
         begin = time.perf_counter()
-        self._tmp = tempfile.TemporaryDirectory(prefix="tinybench-qemu-")
-        monitor = Path(self._tmp.name) / "monitor.sock"
-        self._process = subprocess.Popen(
-            qemu_argv(qemu, self.elf, monitor),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-        )  # fmt: skip
-        self._monitor = self._connect(monitor)
-        self._command("")  # the greeting and first prompt
-        match = _PTY.search(self._command("info chardev"))
-        if match is None:
-            self.close()
-            raise EmulatorError("QEMU did not report a pty for the UART (info chardev).")
+        with contextlib.ExitStack() as starting:  # undone at once if starting fails half-way
+            folder = starting.enter_context(tempfile.TemporaryDirectory(prefix="tinybench-qemu-"))
+            monitor = Path(folder) / "monitor.sock"
+            self._process = subprocess.Popen(
+                qemu_argv(qemu, self.elf, monitor),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )  # fmt: skip
+            starting.callback(self._stop)
+            self._monitor = starting.enter_context(self._connect(monitor))
+            starting.callback(self._quit)  # first on the way out, while the monitor is open
+            self._command("")  # the greeting and first prompt
+            match = _PTY.search(self._command("info chardev"))
+            if match is None:
+                raise EmulatorError("QEMU did not report a pty for the UART (info chardev).")
+            self._resources = starting.pop_all()
         self.pty = match.group(1)
         self.boot_seconds = time.perf_counter() - begin
         return self
@@ -114,19 +117,20 @@ class QemuBoard:
 
     def close(self) -> None:
         """Stop QEMU (``quit`` on the monitor, then terminate) and remove the socket."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
+        self._resources.close()
+
+    def _quit(self) -> None:
+        if self.running:
             with contextlib.suppress(EmulatorError):
                 self._command("quit", expect_prompt=False)
+
+    def _stop(self) -> None:
+        """Stop the process; last on the way out, after the monitor socket closed."""
+        process, self._process, self._monitor = self._process, None, None
+        if process is not None and process.poll() is None:
             stop_process(process, grace=5.0, group=False)
         if process is not None and process.stderr is not None:
             process.stderr.close()
-        if self._monitor is not None:
-            self._monitor.close()
-            self._monitor = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
 
     def __enter__(self) -> QemuBoard:
         return self.start()
@@ -145,7 +149,6 @@ class QemuBoard:
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
                 message = self._stderr()
-                self.close()
                 raise EmulatorError(f"QEMU exited at start: {message or 'no message'}")
             if path.exists():
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -156,7 +159,6 @@ class QemuBoard:
                 except OSError:
                     sock.close()
             time.sleep(0.02)
-        self.close()
         raise EmulatorError(f"QEMU's monitor did not appear within {self._timeout:g} s.")
 
     def _command(self, command: str, expect_prompt: bool = True) -> str:

@@ -236,14 +236,21 @@ def demo_parameters(path: Path, build_dir: Path, quick: bool) -> dict[str, Any]:
     }
 
 
+_WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
 def _highlights(nb: nbformat.NotebookNode, count: int = 4) -> tuple[str, ...]:
-    """Return the result of the cells tagged ``summary`` (or the last result), a few lines."""
+    """Return the result of the cells tagged ``summary`` (or the last result), a few lines.
+
+    Widgets (a progress bar, the live view) are left out: their ``text/plain`` is only the
+    fallback a console shows in their place.
+    """
     tagged = [c for c in nb.cells if "summary" in c.get("metadata", {}).get("tags", [])]
     for cell in tagged or list(reversed(nb.cells)):
         texts = [
             output["data"]["text/plain"]
             for output in cell.get("outputs", [])
-            if "data" in output and "text/plain" in output["data"]
+            if "text/plain" in output.get("data", {}) and _WIDGET not in output["data"]
         ]
         lines = [
             piece

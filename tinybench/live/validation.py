@@ -289,13 +289,13 @@ def record_windows(
             fields do not match the model's input.
         PortError: The board did not send enough samples in time.
     """
-    window = exported.window
+    window, shape = exported.window, exported.input.shape
     if count < 1:
         raise ConfigError(f"count must be at least 1 window, got {count!r}")
     if not window:
         raise ConfigError(
             f"The model exported to {exported.out_dir} takes no window of samples "
-            f"(input {exported.input_shape}), so it cannot be fed from the board's sensor. "
+            f"(input {shape}), so it cannot be fed from the board's sensor. "
             "Pass inputs of your own to validate()."
         )
     hop = hop or max(1, window // 4)
@@ -305,7 +305,7 @@ def record_windows(
     if timeout is None:
         timeout = 2.0 * needed / rate + 2.0
     samples = _stream_samples(link, needed, timeout, rate)
-    example = exported.input_shape[1:] if exported.input_shape[0] == 1 else exported.input_shape
+    example = shape[1:] if shape[0] == 1 else shape
     if window * samples.shape[1] != int(np.prod(example)):
         raise ConfigError(
             f"The board sends {samples.shape[1]} fields per sample ({', '.join(hello.fields)}), "

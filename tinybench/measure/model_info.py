@@ -12,9 +12,16 @@ from dataclasses import dataclass
 from tinybench.errors import ProfileError, UnsupportedOpError
 from tinybench.measure.tflm_ops import resolver_method_or_none, unsupported_hint
 
-__all__ = ["QUANTIZED_DTYPES", "ModelInfo", "OpInfo", "TensorInfo"]
+__all__ = ["ELEMENT_BITS", "QUANTIZED_DTYPES", "ModelInfo", "OpInfo", "TensorInfo"]
 
 QUANTIZED_DTYPES = frozenset({"int8", "uint8", "int16", "int4", "uint4", "int2"})
+
+ELEMENT_BITS = {
+    "int2": 2, "int4": 4, "uint4": 4, "bool": 8, "int8": 8, "uint8": 8, "int16": 16,
+    "uint16": 16, "float16": 16, "bfloat16": 16, "int32": 32, "uint32": 32, "float32": 32,
+    "int64": 64, "uint64": 64, "float64": 64, "complex64": 64, "complex128": 128,
+}  # fmt: skip
+"""Bits of one element of each dtype name :class:`TensorInfo` uses (packed for sub-byte types)."""
 """Integer dtypes that hold quantized values when a tensor has a scale."""
 
 
@@ -49,6 +56,15 @@ class TensorInfo:
     def size(self) -> int:
         """Number of elements."""
         return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the tensor's data: elements x element size, sub-byte types packed.
+
+        For a model's input this is the payload of a ``v`` command; for its output, the data
+        of an ``o`` line. A dtype without a fixed size (``string``) counts one byte each.
+        """
+        return math.ceil(self.size * ELEMENT_BITS.get(self.dtype, 8) / 8)
 
 
 @dataclass(frozen=True)

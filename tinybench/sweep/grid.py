@@ -80,24 +80,16 @@ class SweepJob:
     board: str
 
     def base_config(self) -> dict[str, Any]:
-        """Everything that decides the trained float base model."""
-        return {
-            "model": self.model,
-            "width": self.width,
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "patience": self.patience,
-            "seed": self.seed,
-        }
+        """Everything that decides the trained float base model: all but the variant's fields."""
+        return {k: v for k, v in self.config().items() if k not in _VARIANT_FIELDS}
 
     def config(self) -> dict[str, Any]:
-        """Everything that decides the variant and its figures."""
-        return {
-            **self.base_config(),
-            "recipe": self.recipe,
-            "fine_tune_epochs": self.fine_tune_epochs,
-            "board": self.board,
-        }
+        """Everything that decides the variant and its figures: every field."""
+        return dataclasses.asdict(self)
+
+
+_VARIANT_FIELDS = ("recipe", "fine_tune_epochs", "board")
+"""The :class:`SweepJob` fields that change a variant but not the base model it starts from."""
 
 
 @dataclass(frozen=True)
@@ -202,18 +194,14 @@ class SweepGrid:
 
     def jobs(self) -> list[SweepJob]:
         """Return one job per (width, recipe), widths outermost, in the grid's order."""
+        settings = {
+            field.name: getattr(self, field.name)
+            for field in dataclasses.fields(SweepJob)
+            if field.name not in ("width", "recipe")
+        }
+        settings["board"] = get_board(self.board).name
         return [
-            SweepJob(
-                model=self.model,
-                width=width,
-                recipe=recipe,
-                epochs=self.epochs,
-                fine_tune_epochs=self.fine_tune_epochs,
-                batch_size=self.batch_size,
-                patience=self.patience,
-                seed=self.seed,
-                board=get_board(self.board).name,
-            )
+            SweepJob(width=width, recipe=recipe, **settings)
             for width in self.widths
             for recipe in self.recipes
         ]
