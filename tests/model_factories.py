@@ -168,3 +168,20 @@ def export_for_virtual_board(
         sample_rate_hz=119.0,
         normalization={"mean": [0.0] * 6, "std": [1.0] * 6},
     )
+
+
+def reduce_min_classifier(window: int = 8) -> bytes:
+    """A float32 model of ``(window, 6)`` windows whose graph has REDUCE_MIN.
+
+    TFLM runs REDUCE_MIN, but the Arduino library's older TFLM has no resolver method for it
+    (:data:`tinybench.measure.tflm_ops.ARDUINO_LIBRARY_LACKS`).
+    """
+    from tinybench.optimize import convert_float32
+    from tinybench.tf_runtime import load_keras, load_tensorflow
+
+    keras, tf = load_keras(), load_tensorflow()
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((window, 6))
+    lowest = keras.layers.Lambda(lambda t: tf.reduce_min(t, axis=1))(inputs)
+    outputs = keras.layers.Dense(3, activation="softmax")(lowest)
+    return convert_float32(keras.Model(inputs, outputs))

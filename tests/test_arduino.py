@@ -6,6 +6,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -699,3 +700,82 @@ def test_a_timeout_kills_the_whole_process_group(fake, tmp_path, monkeypatch):
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child), f"the compile's child process {child} outlived the timeout"
+
+
+# ---- an op the Arduino library's TFLM lacks, as the real cross-compiler reports it ----
+
+
+@pytest.fixture(scope="module")
+def reduce_min_export(tmp_path_factory):
+    """A real model with REDUCE_MIN, exported (TFLM on the host runs it)."""
+    from model_factories import reduce_min_classifier
+
+    from tinybench.deploy.export import export_model
+
+    out = tmp_path_factory.mktemp("reduce-min") / "export"
+    return export_model(reduce_min_classifier(), out, "lowest", labels=["a", "b", "c"], window=8)
+
+
+def _compile_op_resolver(exported, library, tmp_path: Path) -> subprocess.CompletedProcess:
+    """Compile what the sketch compiles of op_resolver.h with arm-none-eabi-g++, syntax only."""
+    from tinybench.emulate.firmware import compile_flags
+    from tinybench.emulate.toolchain import find_arm_toolchain
+
+    unit = tmp_path / "registers.cpp"
+    unit.write_text(
+        '#include "op_resolver.h"\n'
+        "TfLiteStatus Register(ModelOpResolver& resolver) { return RegisterModelOps(resolver); }\n"
+    )
+    flags = compile_flags(library, "c++", (exported.out_dir,))
+    argv = [str(find_arm_toolchain().gxx), *flags, "-fsyntax-only", str(unit)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_an_op_the_arduino_library_lacks_is_named_when_the_sketch_fails_to_compile(
+    fake, tmp_path, monkeypatch, reduce_min_export
+):
+    from firmware_support import library_or_skip, toolchain_or_skip
+
+    from tinybench.deploy.arduino_output import IMU_LIBRARIES
+    from tinybench.deploy.sketch import render_sketch
+    from tinybench.measure.tflm_ops import ARDUINO_LIBRARY
+
+    toolchain_or_skip()
+    compiled = _compile_op_resolver(reduce_min_export, library_or_skip(), tmp_path)
+    assert compiled.returncode != 0
+    assert "has no member named 'AddReduceMin'" in compiled.stderr  # the real compiler's words
+    (tmp_path / "compiler_err.txt").write_text(compiled.stderr)
+    monkeypatch.setenv("FAKE_ARDUINO_CLI_COMPILER_ERR", str(tmp_path / "compiler_err.txt"))
+    libraries = {name: "1.0.0" for name in IMU_LIBRARIES.values()}  # the sketch names each
+    libraries["Chirale_TensorFLowLite"] = "2.0.0"
+    fake.install(cores={"arduino:mbed_nano": "4.2.1"}, libraries=libraries)
+    sketch = render_sketch("nano33ble", reduce_min_export, tmp_path / "sketches")
+    with pytest.raises(CompileError) as err:
+        ArduinoCli().compile(sketch, "nano33ble")
+    message = str(err.value)
+    assert "REDUCE_MIN (AddReduceMin)" in message and ARDUINO_LIBRARY in message
+    assert "Re-train without that op" in message
+    assert any("AddReduceMin" in d.message for d in err.value.diagnostics)
+
+
+def test_the_emulated_build_names_the_op_before_compiling_anything(reduce_min_export, tmp_path):
+    from firmware_support import library_or_skip, toolchain_or_skip
+
+    from tinybench.emulate.firmware import build_firmware
+    from tinybench.errors import UnsupportedOpError
+
+    toolchain_or_skip()
+    with pytest.raises(UnsupportedOpError, match=r"REDUCE_MIN \(AddReduceMin\)") as err:
+        build_firmware(reduce_min_export.out_dir, tmp_path / "build",
+                       cache_dir=tmp_path / "cache", library=library_or_skip())  # fmt: skip
+    assert err.value.ops == ("REDUCE_MIN",)
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def test_the_export_summary_warns_that_the_sketch_will_not_compile(reduce_min_export):
+    from tinybench.deploy.workflow import export_summary
+
+    summary = export_summary(reduce_min_export, "nano33ble").summary()
+    assert "WILL NOT COMPILE for a board" in summary and "REDUCE_MIN" in summary
+    fine = export_summary(reduce_min_export, "nano33ble", measure_target=False)
+    assert "WILL NOT COMPILE" in fine.summary()

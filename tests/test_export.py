@@ -38,6 +38,11 @@ from tinybench.measure import (
     tflm_resolver_method,
 )
 from tinybench.measure.arena import SKETCH_ARENA_MARGIN, tensor_arena_size
+from tinybench.measure.tflm_ops import (
+    ARDUINO_LIBRARY,
+    ARDUINO_LIBRARY_LACKS,
+    op_of_resolver_method,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CPP = REPO / "tests" / "cpp"
@@ -452,23 +457,16 @@ def test_load_exported_detects_missing_and_changed_files(tmp_path):
         load_exported(exported.out_dir)
 
 
-#: Resolver methods of the PyPI TFLM that the Arduino library (TFLM upstream of 2023-01) lacks:
-#: a model with these ops exports, but the firmware build names the op (UnsupportedOpError).
-NEWER_THAN_THE_ARDUINO_LIBRARY = {
-    "AddBatchMatMul",
-    "AddDynamicUpdateSlice",
-    "AddEmbeddingLookup",
-    "AddReduceMin",
-    "AddReverseV2",
-}
-
-
-def test_the_real_resolver_has_the_methods_exports_call():
+def test_the_arduino_library_lacks_exactly_the_ops_tinybench_says():
     library = library_or_skip()
     header = (library.src / "tensorflow/lite/micro/micro_mutable_op_resolver.h").read_text()
     real = set(re.findall(r"TfLiteStatus (Add\w+)\(", header))
     ours = set(TFLM_RESOLVER_METHODS.values()) | set(TFLM_CUSTOM_RESOLVER_METHODS.values())
-    assert ours - real == NEWER_THAN_THE_ARDUINO_LIBRARY
+    lacking = {op_of_resolver_method(method) for method in ours - real}
+    assert lacking == ARDUINO_LIBRARY_LACKS
+    properties = (library.root / "library.properties").read_text()
+    name = re.search(r"^name=(.+)$", properties, re.MULTILINE).group(1)
+    assert f"{name} {library.version}" == ARDUINO_LIBRARY
 
 
 def test_export_never_imports_tensorflow(tmp_path):

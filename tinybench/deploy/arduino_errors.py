@@ -11,9 +11,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tinybench.deploy.arduino_output import IMU_LIBRARIES, CompileResult, usage
+from tinybench.deploy.arduino_output import IMU_LIBRARIES, CompileResult, Diagnostic, usage
 from tinybench.deploy.arduino_process import CliRun, cli_error, excerpt
 from tinybench.errors import CompileError, CoreMissingError, PortBusyError, UploadError
+from tinybench.measure.tflm_ops import (
+    ARDUINO_LIBRARY,
+    ARDUINO_LIBRARY_LACKS,
+    op_of_resolver_method,
+)
 
 __all__ = ["compile_error", "core_missing_error", "upload_error"]
 
@@ -59,6 +64,10 @@ def compile_error(error: str, result: CompileResult, run: CliRun) -> CompileErro
             f"provides. Install it: {'; '.join(steps)} (or ArduinoCli.install_board_support())."
         )
         return cli_error(CompileError, message, run, diagnostics=result.diagnostics)
+    methods = _missing_resolver_methods(errors)
+    if methods:
+        return cli_error(CompileError, _older_library(target, methods), run,
+                         diagnostics=result.diagnostics)  # fmt: skip
     if errors:
         listed = "\n".join(f"  {excerpt(str(d), 300)}" for d in errors[:10])
         more = f"\n  … and {len(errors) - 10} more" if len(errors) > 10 else ""
@@ -73,6 +82,33 @@ def compile_error(error: str, result: CompileResult, run: CliRun) -> CompileErro
         f"{target} did not compile: {excerpt(detail.strip())}",
         run,
         diagnostics=result.diagnostics,
+    )
+
+
+# GCC: "… MicroMutableOpResolver<3>' has no member named 'AddReduceMin'"; clang: "no member named
+# 'AddReduceMin' in 'tflite::MicroMutableOpResolver<3>'".
+_NO_RESOLVER_METHOD = re.compile(r"no member named '(Add\w+)'")
+
+
+def _missing_resolver_methods(errors: list[Diagnostic]) -> list[str]:
+    """The ``MicroMutableOpResolver`` methods the compiler says the library does not have."""
+    found = (
+        _NO_RESOLVER_METHOD.search(d.message)
+        for d in errors
+        if "OpResolver" in d.message or d.file.endswith("op_resolver.h")
+    )
+    return list(dict.fromkeys(match.group(1) for match in found if match))
+
+
+def _older_library(target: str, methods: list[str]) -> str:
+    ops = ", ".join(f"{op_of_resolver_method(m)} ({m})" for m in methods)
+    return (
+        f"{target} did not compile: the model uses {ops}, which the TensorFlow Lite Micro "
+        "library this core compiled against does not have. tinybench checks ops against a "
+        f"newer TFLM than the Arduino library ({ARDUINO_LIBRARY} lacks "
+        f"{', '.join(sorted(ARDUINO_LIBRARY_LACKS))}). Re-train without that op or replace it "
+        "with ops the library has; the emulated board (`tinybench emulate`) builds against the "
+        "same library and names such an op without a board."
     )
 
 

@@ -30,9 +30,10 @@ from tinybench.boards import Board, get_board
 from tinybench.deploy.arduino import ArduinoCli
 from tinybench.deploy.arduino_output import CompileResult, UploadResult
 from tinybench.deploy.exported import ExportedModel
-from tinybench.errors import CliNotFoundError, ConfigError
+from tinybench.errors import CliNotFoundError, ConfigError, UnsupportedOpError
 from tinybench.measure.budget import BudgetReport, check_budget
 from tinybench.measure.target import TargetFootprint
+from tinybench.measure.tflm_ops import ARDUINO_LIBRARY, ARDUINO_LIBRARY_LACKS
 
 __all__ = [
     "Deployment",
@@ -98,6 +99,7 @@ class ExportSummary:
             f"kTensorArenaSize = {ex.arena_size:,} B with alignment and margin",
             *_target_lines(self.budget),
             f"ops: {', '.join(ex.op_names)}",
+            *_library_lines(ex.op_names),
             f"labels: {', '.join(ex.labels) or 'none'}",
             f"On {self.budget.board.name} ({'fits' if self.budget.fits else 'DOES NOT FIT'}):",
             *(f"  {line}" for line in self.budget.summary().splitlines()),
@@ -109,6 +111,18 @@ class ExportSummary:
 
     def _repr_pretty_(self, printer: object, cycle: bool) -> None:
         printer.text(self.summary())  # type: ignore[attr-defined]
+
+
+def _library_lines(op_names: tuple[str, ...]) -> list[str]:
+    """A warning for ops the Arduino TFLM library lacks: the sketch would not compile."""
+    lacking = sorted(set(op_names) & ARDUINO_LIBRARY_LACKS)
+    if not lacking:
+        return []
+    return [
+        f"WILL NOT COMPILE for a board: {ARDUINO_LIBRARY} (what arduino-cli builds with) has "
+        f"no kernel for {', '.join(lacking)}; re-train without it, or replace it with ops "
+        "the library has."
+    ]
 
 
 def _target_lines(budget: BudgetReport) -> list[str]:
@@ -127,7 +141,11 @@ def _target(model: Any, board: Board) -> TargetFootprint | None:
     # import would run this package's __init__ and the emulator's in a circle.
     from tinybench.emulate.footprint import target_footprint
 
-    return target_footprint(model, board)
+    try:
+        return target_footprint(model, board)
+    except UnsupportedOpError as exc:  # the summary says the sketch will not compile
+        log.info("no target build: %s", exc)
+        return None
 
 
 def export_summary(

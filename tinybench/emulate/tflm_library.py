@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tinybench.atomic import temporary_name
 from tinybench.errors import FirmwareBuildError, LibraryMissingError, UnsupportedOpError
+from tinybench.measure.tflm_ops import op_of_resolver_method
 
 __all__ = [
     "LIBRARY_ENV",
@@ -196,12 +197,14 @@ def kernel_sources(library: TflmLibrary, methods: Sequence[str]) -> list[Path]:
         common = kernels / f"{path.stem}_common.cpp"
         sources += [path] + ([common] if common.is_file() else [])
     if missing:
+        ops = [op_of_resolver_method(method) for method in missing]
+        needs = ", ".join(f"{op} ({method})" for op, method in zip(ops, missing, strict=True))
         raise UnsupportedOpError(
-            f"The model needs {', '.join(missing)}, which {LIBRARY_NAME} {library.version} at "
+            f"The model needs {needs}, which {LIBRARY_NAME} {library.version} at "
             f"{library.root} does not provide, so the firmware cannot be built. Known "
             f"resolver methods: {', '.join(sorted(by_method))}. Re-train without that op or "
             "replace it with supported ones.",
-            ops=missing,
+            ops=ops,
         )
     return list(dict.fromkeys(sources))
 

@@ -11,13 +11,26 @@ from __future__ import annotations
 from tinybench.errors import UnsupportedOpError
 
 __all__ = [
+    "ARDUINO_LIBRARY",
+    "ARDUINO_LIBRARY_LACKS",
     "TFLM_CUSTOM_RESOLVER_METHODS",
     "TFLM_RESOLVER_METHODS",
     "builtin_op_codes",
+    "op_of_resolver_method",
     "resolver_method_or_none",
     "tflm_resolver_method",
     "unsupported_hint",
 ]
+
+ARDUINO_LIBRARY = "Chirale_TensorFLowLite 2.0.0"
+"""The Library Manager's TFLM library, which arduino-cli builds tinybench's sketches with."""
+
+ARDUINO_LIBRARY_LACKS = frozenset(
+    {"BATCH_MATMUL", "DYNAMIC_UPDATE_SLICE", "EMBEDDING_LOOKUP", "REDUCE_MIN", "REVERSE_V2"}
+)
+"""Ops TFLM runs (:data:`TFLM_RESOLVER_METHODS`) that :data:`ARDUINO_LIBRARY`'s older TFLM has
+no resolver method for: a model with one exports, but its sketch does not compile. Measured on
+the library's ``micro_mutable_op_resolver.h`` (tests/test_export.py checks it there)."""
 
 #: Builtin op name -> ``MicroMutableOpResolver`` method that registers its TFLM kernel.
 TFLM_RESOLVER_METHODS: dict[str, str] = {
@@ -179,6 +192,19 @@ def resolver_method_or_none(name: str, *, custom: bool) -> str | None:
     """Return the resolver method for a builtin (or, with ``custom``, a custom) op, or None."""
     table = TFLM_CUSTOM_RESOLVER_METHODS if custom else TFLM_RESOLVER_METHODS
     return table.get(name)
+
+
+def op_of_resolver_method(method: str) -> str:
+    """Return the op that the resolver method ``method`` (``"AddReduceMin"``) registers.
+
+    The method itself comes back for a name that is not in the tables, so a message can always
+    name something.
+    """
+    for table in (TFLM_RESOLVER_METHODS, TFLM_CUSTOM_RESOLVER_METHODS):
+        for op, registers in table.items():
+            if registers == method:
+                return op
+    return method
 
 
 def unsupported_hint(name: str, *, custom: bool) -> str:
