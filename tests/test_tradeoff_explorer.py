@@ -50,6 +50,7 @@ def results(tmp_path: Path) -> pd.DataFrame:
                 "board": "nano33ble",
                 "samples": 200,
                 "macs": 12_345,
+                "quantization": "float32" if recipe == "float32" else "int8",
                 "latency_ms_estimate": 0.4 if runnable else np.nan,
                 "ops": OPS if runnable else "",
                 "error": "" if accuracy is not None else "RecipeError: refused",
@@ -132,6 +133,22 @@ def test_point_table_hover_names_every_figure(results: pd.DataFrame) -> None:
     float16 = point_table(results).iloc[1]["hover"]
     assert "in LiteRT" in float16
     assert "not runnable on a microcontroller (hollow)" in float16
+
+
+def test_latency_is_estimated_again_for_another_board(results: pd.DataFrame) -> None:
+    rp2040 = get_board("nano_rp2040_connect")
+    table = point_table(results, rp2040)
+    int8, float32 = table.iloc[2], table.iloc[0]
+    assert int8["latency_ms_estimate"] == pytest.approx(12_345 * 6.0 / 133e6 * 1e3)
+    assert float32["latency_ms_estimate"] == pytest.approx(12_345 * 40.0 / 133e6 * 1e3)
+    assert int8["latency_ms_estimate"] == rp2040.mac_latency_ms(12_345, "int8")
+    assert f"~{int8['latency_ms_estimate']:.3g} ms on nano_rp2040_connect" in int8["hover"]
+    assert pd.isna(table.iloc[1]["latency_ms_estimate"])  # float16: not on a microcontroller
+    uno = point_table(results, "uno")
+    assert uno["latency_ms_estimate"].isna().all()
+    assert "latency estimate: none (no TFLM on uno)" in uno.iloc[2]["hover"]
+    # On the sweep's own board the results' figure stays (it may come from a target build).
+    assert point_table(results).iloc[2]["latency_ms_estimate"] == 0.4
 
 
 def test_point_table_flags_hollow_failed_and_pareto(results: pd.DataFrame) -> None:

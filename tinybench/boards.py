@@ -16,7 +16,10 @@ from typing import Any
 
 from tinybench.errors import ConfigError
 
-__all__ = ["Board", "board_for_usb_id", "get_board", "list_boards"]
+__all__ = ["INTEGER_QUANTIZATIONS", "Board", "board_for_usb_id", "get_board", "list_boards"]
+
+INTEGER_QUANTIZATIONS = frozenset({"int8", "int16x8"})
+"""Quantizations whose TFLM kernels do integer arithmetic: ``cycles_per_mac_int8`` applies."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,17 @@ class Board:
     def platform(self) -> str:
         """The arduino-cli platform (core) id, for example ``arduino:mbed_nano``."""
         return ":".join(self.fqbn.split(":")[:2])
+
+    def mac_latency_ms(self, macs: int, quantization: str) -> float:
+        """Estimated milliseconds per inference from the model's MACs alone.
+
+        MACs x cycles per MAC (``cycles_per_mac_int8`` for :data:`INTEGER_QUANTIZATIONS`,
+        else ``cycles_per_mac_float``) / the clock. A firmware measured on a target gives a
+        better figure (:meth:`tinybench.measure.target.TargetFootprint.latency_ms`).
+        """
+        integer = quantization in INTEGER_QUANTIZATIONS
+        cycles = self.cycles_per_mac_int8 if integer else self.cycles_per_mac_float
+        return macs * cycles / self.clock_hz * 1000.0
 
 
 BOARDS_FILE = "boards.json"

@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Profile", "profile"]
 
-_INT_QUANTIZATIONS = frozenset({"int8", "int16x8"})
 _INTERPRETER_TITLES = {"tflm": "TFLM (the board's kernels)", "litert": "LiteRT (not TFLM)"}
 
 
@@ -372,12 +371,7 @@ def _board_figures(report: BudgetReport, *, quantization: str, macs: int) -> dic
     if report.linked is not None and report.not_runnable is None:
         latency = report.linked.latency_ms(board)
     elif report.not_runnable is None:
-        cycles = (
-            board.cycles_per_mac_int8
-            if quantization in _INT_QUANTIZATIONS
-            else board.cycles_per_mac_float
-        )
-        latency = macs * cycles / board.clock_hz * 1000.0
+        latency = board.mac_latency_ms(macs, quantization)
     return {
         "runtime_flash_estimate": report.flash_needed - report.model_bytes,
         "flash_total_estimate": report.flash_needed,

@@ -122,7 +122,7 @@ def point_table(
         table[column] = df[column] if column in df.columns else None
     for column in ("flash_model_bytes", "gzip_bytes", "arena_bytes", "macs"):
         table[column] = df[column].astype("Float64").astype("Int64") if column in df else pd.NA
-    table["latency_ms_estimate"] = df.get("latency_ms_estimate", pd.Series(None, df.index))
+    table["latency_ms_estimate"] = [_latency(row, target) for _, row in df.iterrows()]
     table["test_windows"] = _windows(df)
     interval = [
         _interval(a, n, confidence)
@@ -180,6 +180,24 @@ def _interval(accuracy: float, windows: object, confidence: float) -> tuple[floa
     return wilson_interval(correct_windows(float(accuracy), total), total, confidence)
 
 
+def _latency(row: pd.Series, board: Board) -> float | None:
+    """Milliseconds per inference on ``board``, or ``None`` where it cannot run.
+
+    The results' own figure where they were measured for ``board``; for another board,
+    :meth:`~tinybench.boards.Board.mac_latency_ms` from the row's MACs and quantization.
+    """
+    runnable = row.get("runnable_on_mcu")
+    if not board.tflm or runnable is None or pd.isna(runnable) or not bool(runnable):
+        return None
+    stored = row.get("latency_ms_estimate")
+    if row.get("board") == board.name and stored is not None and not pd.isna(stored):
+        return float(stored)
+    macs, quantization = row.get("macs"), row.get("quantization")
+    if macs is None or pd.isna(macs) or not isinstance(quantization, str):
+        return None
+    return board.mac_latency_ms(int(macs), quantization)
+
+
 def _count(value: object) -> str:
     return "not measured" if pd.isna(value) else f"{int(value):,}"
 
@@ -215,9 +233,10 @@ def _hover(point: pd.Series, board: Board, confidence: float) -> str:
     ]
     latency = point["latency_ms_estimate"]
     if pd.isna(latency):
-        lines.append("latency estimate: none (not runnable on a microcontroller)")
+        why = "not runnable on a microcontroller" if board.tflm else f"no TFLM on {board.name}"
+        lines.append(f"latency estimate: none ({why})")
     else:
-        lines.append(f"latency estimate: ~{latency:.3g} ms on {point['board']}")
+        lines.append(f"latency estimate: ~{latency:.3g} ms on {board.name}")
     if point["hollow"]:
         lines.append(f"fits {board.name}: no, not runnable on a microcontroller (hollow)")
     else:

@@ -368,7 +368,7 @@ def _note(points: pd.DataFrame, budget: BudgetLines) -> str:
     """What the plot cannot show: unplotted variants, missing arenas, no budget left."""
     parts = [
         "Error bars: 95% Wilson interval over the test windows. gzip bytes are in the hover "
-        "text; they are not flash. Latency is estimated for the sweep's board."
+        "text; they are not flash. Latency is estimated from MACs for the chosen board."
     ]
     failed = points[~points["plotted"]]
     if not failed.empty:
