@@ -154,6 +154,33 @@ def test_edge_impulse_files_take_label_and_rate_from_the_export(tmp_path: Path) 
     assert Dataset.load("ei", tmp_path / "data").rate_hz == 62.5
 
 
+def test_a_multi_label_edge_impulse_file_becomes_one_session_per_label_run(tmp_path) -> None:
+    src = tmp_path / "ei"
+    src.mkdir()
+    labels = ["idle"] * 5 + ["wave"] * 6 + ["idle"] * 4
+    rows = "".join(f"{i * 10},{i},0,1,{label}\n" for i, label in enumerate(labels))
+    (src / "walk.csv").write_text("timestamp,accX,accY,accZ,label\n" + rows)
+    sessions = import_edge_impulse_csv(src, "ei", tmp_path / "data", groups={"student": "ana"})
+    assert [(s.name, s.label, s.samples) for s in sessions] == [
+        ("walk-01", "idle", 5),
+        ("walk-02", "wave", 6),
+        ("walk-03", "idle", 4),
+    ]
+    wave = sessions[1]
+    assert wave.meta["rate_hz"] == 100.0  # from the whole file's timestamps
+    assert wave.meta["source"].endswith("walk.csv, lines 7-12")
+    assert wave.meta["groups"] == {"recording": "walk", "student": "ana"}
+    frame = wave.to_frame()
+    assert list(frame["seq"]) == list(range(6)) and list(frame["t_us"][:2]) == [0, 10_000]
+    assert list(frame["ax"]) == [5.0, 6.0, 7.0, 8.0, 9.0, 10.0]  # rows 5-10, nothing lost
+    dataset = Dataset.load("ei", tmp_path / "data")
+    assert dataset.sessions["recording"].to_dict() == {
+        "walk-01": "walk",
+        "walk-02": "walk",
+        "walk-03": "walk",
+    }
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -161,7 +188,7 @@ def test_edge_impulse_files_take_label_and_rate_from_the_export(tmp_path: Path) 
         ("timestamp,accX\n0,1\n16,oops\n", r"line 3: accX is 'oops', not a number"),
         ("timestamp,accX\n0,1\n0,2\n", r"line 3: timestamp 0 ms does not increase"),
         ("timestamp,accX\n0,1\n", "holds 1 sample"),
-        ("timestamp,accX,label\n0,1,a\n16,1,b\n", r"line 3: label \['b'\] after 'a'"),
+        ("timestamp,accX,label\n0,1,a\n16,1,\n", r"line 3: no label in the 'label' column"),
     ],
 )
 def test_a_bad_edge_impulse_file_is_named(tmp_path: Path, content: str, message: str) -> None:

@@ -84,10 +84,11 @@ def write_recordings(
     """
     root = Path(data_dir) / checked_name(dataset, "dataset", "dataset")
     recover_sessions(root)
-    extra = {"groups": check_groups(dict(groups), "groups=")} if groups else {}
+    extra = check_groups(dict(groups), "groups=") if groups else {}
     seen: dict[str, str] = {}
     for rec in recordings:
-        rec.extra |= extra
+        if extra:  # the caller's groups join those the format gives (a recording's name)
+            rec.extra["groups"] = rec.extra.get("groups", {}) | extra
         where = rec.extra.get("source") or (rec.base or {}).get("source")
         if rec.session in seen:
             raise DatasetError(

@@ -28,7 +28,7 @@ import re
 import statistics
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from itertools import pairwise
+from itertools import groupby, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -125,12 +125,17 @@ def import_edge_impulse_csv(
     kept as ``t_us`` (``seq`` is the row number). Axis names are mapped as by
     :func:`tinybench_field_names` (``accX`` → ``ax``), the originals kept in ``device_fields``.
 
+    A multi-label file (its ``label`` column changes along the recording) becomes one session
+    per run of rows with one label, ``<file>-01``, ``<file>-02``…, each sidecar's ``source``
+    naming its lines. Every session's ``groups`` holds ``recording`` (the file name), so
+    ``prepare(..., group_by="recording")`` keeps the parts of one recording in one split.
+
     Raises:
         DatasetError: A file is empty, does not start with ``timestamp``, has a non-numeric
-            value, a timestamp that does not increase or more than one label; nothing is
-            written then.
+            value, a timestamp that does not increase, or a row without a label in a file
+            with a ``label`` column; nothing is written then.
     """
-    recordings = [_parse_edge_impulse(path) for path in _csv_files(folder)]
+    recordings = [rec for path in _csv_files(folder) for rec in _parse_edge_impulse(path)]
     return write_recordings(recordings, dataset, data_dir, groups)
 
 
@@ -266,7 +271,8 @@ def _parse_imu_capture(path: Path, rate_hz: float) -> list[Recording]:
     ]
 
 
-def _parse_edge_impulse(path: Path) -> Recording:
+def _parse_edge_impulse(path: Path) -> list[Recording]:
+    """One recording per run of rows with the same label (one for a file without labels)."""
     rows = _read_rows(path)
     head, names = _header(rows, path, "timestamp,accX,accY,accZ")
     lowered = [n.lower() for n in names]
@@ -277,28 +283,41 @@ def _parse_edge_impulse(path: Path) -> Recording:
         )
     label_at = lowered.index("label") if "label" in lowered else len(names)
     value_names = names[:label_at] + names[label_at + 1 :]
-    parsed: list[tuple[int, tuple[float, ...]]] = []
-    label = None
+    parsed: list[tuple[int, tuple[float, ...], str]] = []
     for line, cells in ((n, c) for n, c in rows[head:] if c):
         values = _numbers(cells[:label_at] + cells[label_at + 1 :], value_names, path, line)
+        label = path.name.split(".")[0]
         if label_at < len(names):
-            label = label or cells[label_at]
-            if len(cells) != len(names) or cells[label_at] != label:
+            label = cells[label_at].strip() if len(cells) == len(names) else ""
+            if not label:
                 raise DatasetError(
-                    f"{path}, line {line}: label {cells[label_at : label_at + 1]} after "
-                    f"{label!r} above; split the file into one file per label."
+                    f"{path}, line {line}: no label in the 'label' column; a file with that "
+                    "column needs a label on every row (fill it in, or drop the column)."
                 )
-        parsed.append((line, values))
-    times = [(line, values[0]) for line, values in parsed]
-    rate = _rate_from(times, path)
-    return Recording(
-        checked_name(label or path.name.split(".")[0], "label", f"{path} (label)"),
-        checked_name(path.name.removesuffix(".csv"), "session", f"{path} (session)"),
-        tinybench_field_names(value_names[1:]),
-        [Sample(i, round((v[0] - times[0][1]) * 1000), v[1:]) for i, (_, v) in enumerate(parsed)],
-        rate,
-        _source(path, "edge-impulse", value_names[1:], ""),
-    )
+        parsed.append((line, values, label))
+    rate = _rate_from([(line, values[0]) for line, values, _ in parsed], path)
+    runs = [list(run) for _, run in groupby(parsed, key=lambda row: row[2])]
+    stem = path.name.removesuffix(".csv")
+    recordings = []
+    for k, run in enumerate(runs, start=1):
+        first_line, (start, *_), label = run[0]
+        whole = len(runs) == 1
+        where = "" if whole else f"lines {first_line}-{run[-1][0]}"
+        samples = [
+            Sample(i, round((v[0] - start) * 1000), v[1:]) for i, (_, v, _) in enumerate(run)
+        ]
+        recordings.append(
+            Recording(
+                checked_name(label, "label", f"{path} (label)"),
+                checked_name(stem if whole else f"{stem}-{k:02d}", "session", str(path)),
+                tinybench_field_names(value_names[1:]),
+                samples,
+                rate,
+                _source(path, "edge-impulse", value_names[1:], where)
+                | {"groups": {"recording": stem}},
+            )
+        )
+    return recordings
 
 
 def _rate_from(times: list[tuple[int, float]], path: Path) -> float:
