@@ -10,6 +10,9 @@ Run ▸ Run All Cells and checks what the page shows:
 - every plot cell (tagged ``plot``, or calling a ``plot_…`` function) shows an ``<img>``;
 - no ``console.error`` and no uncaught error in the page.
 
+A test run alone, or in another order, first runs the earlier notebooks headless (papermill),
+so it finds the data, model and export they leave behind.
+
 01 then checks the CapturePanel: a clear message when Start meets the link a later cell
 closed, a new label highlighted with the reason, a plot that moves while recording in real
 time and a session file written by Start then Stop. 06 checks the LiveView: at least 5 updates
@@ -38,6 +41,7 @@ from browser.lab_server import REPO, LabServer, prepare_workdir
 from firmware_support import VENDORED_LIBRARY, emulated_board_available
 
 from tinybench.emulate.tflm_library import LIBRARY_ENV
+from tinybench.lab.notebooks import run_notebook as run_headless
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(1200)]
 
@@ -141,8 +145,28 @@ def _is_plot(cell: dict[str, Any]) -> bool:
     )
 
 
+_RAN: dict[Path, set[str]] = {}
+"""The notebooks of each work folder that have run, in the browser or headless."""
+
+
+def _run_earlier_notebooks(workdir: Path, name: str) -> None:
+    """Run headless (papermill) the notebooks before ``name`` that have not run yet.
+
+    In file order every notebook already ran in the browser; a test run alone or in another
+    order gets the data, model and export the earlier notebooks leave behind.
+    """
+    ran = _RAN.setdefault(workdir, set())
+    for path in sorted(workdir.glob("[0-9][0-9]*_*.ipynb")):
+        if path.name >= name:
+            break
+        if path.name not in ran:
+            run_headless(path, timeout=RUN_TIMEOUT, cwd=workdir)
+            ran.add(path.name)
+
+
 def run_notebook(lab: LabServer, tab: LabPage, workdir: Path, name: str) -> list:
     """Open ``name`` on a fresh workspace, Run All, check every cell; return the cell views."""
+    _run_earlier_notebooks(workdir, name)
     lab.shutdown_kernels()  # the previous notebook's kernel: one TensorFlow at a time
     tab.console_errors.clear()
     tab.open(lab.lab_url(name))
@@ -162,6 +186,7 @@ def run_notebook(lab: LabServer, tab: LabPage, workdir: Path, name: str) -> list
             shown = [o["mime"] or o["text"][:80] for o in cell.outputs]
             problems.append(f"plot cell {cell.index} shows no <img>: {shown}")
     assert not problems, f"{name}:\n" + "\n".join(problems)
+    _RAN.setdefault(workdir, set()).add(name)
     assert not tab.console_errors, f"{name}: console errors:\n" + "\n".join(tab.console_errors)
     return cells
 
@@ -315,10 +340,12 @@ def test_06_live(lab: LabServer, tab: LabPage, workdir: Path) -> None:
     labels = {t for t in tops if t}
     assert len(labels) >= 2, f"the top label never changed with the gesture: {labels}"
 
-    stats = output.locator(".tb-live-stats")
-    box = stats.evaluate(
-        "(e) => ({w: e.scrollWidth, cw: e.parentElement.clientWidth, h: e.clientHeight,"
-        " lh: parseFloat(getComputedStyle(e).lineHeight) || 20})"
+    # Measured in one synchronous step from the output area: the view replaces its stats line
+    # ~30 times a second, so a handle to the line itself can be detached before it is read.
+    box = output.evaluate(
+        "(o) => { const e = o.querySelector('.tb-live-stats');"
+        " return {w: e.scrollWidth, cw: e.parentElement.clientWidth, h: e.clientHeight,"
+        " lh: parseFloat(getComputedStyle(e).lineHeight) || 20}; }"
     )
     assert box["w"] <= box["cw"] and box["h"] < 1.6 * box["lh"], f"the stats line wraps: {box}"
     tab.cell(view_index).screenshot(path=str(SHOTS / "06_live_view.png"))
