@@ -299,7 +299,7 @@ def settings_json(exported: ExportedModel, reported_bytes: int, margin: int) -> 
 def _tensor_from_settings(tensor: dict[str, Any]) -> TensorInfo:
     """The ``"input"`` or ``"output"`` entry of ``model_settings.json`` as a TensorInfo.
 
-    Exports before tinybench 0.1 recorded only shape, dtype, scale and zero point.
+    Older exports recorded only shape, dtype, scale and zero point; the rest takes defaults.
     """
     return TensorInfo(
         name=str(tensor.get("name", "")),
